@@ -1,0 +1,44 @@
+# October: build, run and test entry points. `make help` lists the targets.
+SHELL := /bin/bash
+PRESET ?= release
+BUILD_DIR := build/$(PRESET)
+JOBS ?= $(shell nproc)
+
+.DEFAULT_GOAL := help
+.PHONY: help bootstrap configure build run test test-asan test-tsan bench lint format clean
+
+help: ## List the targets
+	@grep -E '^[a-zA-Z0-9_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
+
+bootstrap: ## Install the Debian packages the project needs (no-op when present)
+	@bash scripts/bootstrap.sh
+
+configure: bootstrap
+	@cmake --preset $(PRESET) >/dev/null
+
+build: configure ## Build the binaries and tests (PRESET=release|debug|asan|tsan)
+	@cmake --build --preset $(PRESET) -j $(JOBS)
+
+run: build ## Start redis-server and october-api on loopback; Ctrl-C stops everything
+	@OCTOBER_BIN_DIR=$(BUILD_DIR)/bin bash scripts/run-local.sh
+
+test: build ## Run every test (unit and black-box) through ctest
+	@ctest --test-dir $(BUILD_DIR) --output-on-failure -j $(JOBS)
+
+test-asan: ## Run the suite under AddressSanitizer + UndefinedBehaviorSanitizer
+	@$(MAKE) --no-print-directory test PRESET=asan
+
+test-tsan: ## Run the suite under ThreadSanitizer
+	@$(MAKE) --no-print-directory test PRESET=tsan
+
+bench: build ## Benchmark october-api against nginx (and the Python baseline when installed)
+	@OCTOBER_API_BIN=$(BUILD_DIR)/bin/october-api bash bench/run.sh
+
+lint: configure ## clang-format check, clang-tidy, shellcheck
+	@bash scripts/lint.sh $(BUILD_DIR)
+
+format: ## Reformat the C++ sources in place
+	@find src tests -name '*.cpp' -o -name '*.hpp' | xargs clang-format -i
+
+clean: ## Remove build outputs and local run data
+	@rm -rf build .run
