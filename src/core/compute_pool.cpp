@@ -1,0 +1,63 @@
+#include "core/compute_pool.hpp"
+
+namespace october {
+
+ComputePool::ComputePool(std::size_t threads, std::size_t queue_capacity)
+    : capacity_(queue_capacity) {
+  workers_.reserve(threads);
+  for (std::size_t i = 0; i < threads; ++i) workers_.emplace_back([this] { work(); });
+}
+
+ComputePool::~ComputePool() { shutdown(); }
+
+bool ComputePool::try_submit(std::function<void()> job) {
+  {
+    std::lock_guard lock(mutex_);
+    // Accepted work never exceeds one running job per thread plus the queue's capacity.
+    if (stopping_ || busy_ + queue_.size() >= workers_.size() + capacity_) {
+      rejections_.fetch_add(1, std::memory_order_relaxed);
+      return false;
+    }
+    queue_.push_back(std::move(job));
+  }
+  wake_.notify_one();
+  return true;
+}
+
+void ComputePool::shutdown() {
+  {
+    std::lock_guard lock(mutex_);
+    stopping_ = true;
+  }
+  wake_.notify_all();
+  for (auto& worker : workers_) {
+    if (worker.joinable()) worker.join();
+  }
+}
+
+std::size_t ComputePool::queued() const {
+  std::lock_guard lock(mutex_);
+  return queue_.size();
+}
+
+std::size_t ComputePool::busy() const {
+  std::lock_guard lock(mutex_);
+  return busy_;
+}
+
+void ComputePool::work() {
+  std::unique_lock lock(mutex_);
+  for (;;) {
+    wake_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
+    if (queue_.empty()) return;  // stopping and drained
+    auto job = std::move(queue_.front());
+    queue_.pop_front();
+    ++busy_;
+    lock.unlock();
+    job();
+    lock.lock();
+    --busy_;
+  }
+}
+
+}  // namespace october

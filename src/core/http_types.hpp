@@ -1,0 +1,63 @@
+#pragma once
+// What handlers see of HTTP: plain structs, no Boost.Beast, so handler code compiles fast and
+// can be unit-tested without a socket.
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace october::http {
+
+struct Request {
+  std::string method;
+  std::string path;   // without the query string
+  std::string query;  // raw, without '?'
+  std::string body;
+  std::string content_type;
+  std::string request_id;
+  // Filled in by the router.
+  std::string_view route = "unmatched";
+  std::vector<std::string> path_params;
+};
+
+struct Response {
+  int status = 200;
+  std::string body;
+  std::string content_type = "application/json";
+  std::vector<std::pair<std::string, std::string>> headers;
+};
+
+// {"error": code, "detail": detail} with the given status.
+Response json_error(int status, std::string_view code, std::string_view detail);
+
+// A handler answers through a Responder exactly once, from any thread. The connection stays
+// open meanwhile; `after` runs a continuation on the connection's I/O thread once the delay has
+// passed, holding no thread while it waits.
+class Responder {
+ public:
+  class Channel {
+   public:
+    virtual ~Channel() = default;
+    virtual void send(Response response) = 0;
+    virtual void after(std::chrono::steady_clock::duration delay,
+                       std::function<void()> continuation) = 0;
+  };
+
+  explicit Responder(std::shared_ptr<Channel> channel) : channel_(std::move(channel)) {}
+
+  void send(Response response) const { channel_->send(std::move(response)); }
+  void after(std::chrono::steady_clock::duration delay, std::function<void()> continuation) const {
+    channel_->after(delay, std::move(continuation));
+  }
+
+ private:
+  std::shared_ptr<Channel> channel_;
+};
+
+using Handler = std::function<void(Request&, const Responder&)>;
+
+}  // namespace october::http

@@ -1,0 +1,67 @@
+#pragma once
+// A blocking Redis connection (hiredis) with timeouts and transparent reconnects, for the
+// readiness probe and the task broker.
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <vector>
+
+struct redisContext;
+
+namespace october::redis {
+
+// redis://[[user]:password@]host[:port][/db]
+struct Url {
+  std::string host = "127.0.0.1";
+  int port = 6379;
+  int db = 0;
+  std::string username;
+  std::string password;
+
+  // Throws std::invalid_argument with a sentence saying what is wrong.
+  static Url parse(std::string_view text);
+  // The URL with any password masked, for logs.
+  [[nodiscard]] std::string redacted() const;
+};
+
+struct Reply {
+  enum class Kind { nil, status, error, integer, string, array };
+  Kind kind = Kind::nil;
+  std::string text;  // status, error and string replies
+  long long integer = 0;
+  std::vector<Reply> elements;
+};
+
+struct Error : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+class Connection {
+ public:
+  Connection(Url url, std::chrono::milliseconds timeout);
+  ~Connection();
+  Connection(const Connection&) = delete;
+  Connection& operator=(const Connection&) = delete;
+
+  // Runs one command, connecting first if needed. Throws Error on a connection or I/O failure
+  // (the connection is dropped and the next call reconnects); a Redis error reply is returned.
+  Reply command(const std::vector<std::string>& argv);
+
+  // Empty when the server answered PONG, else why not.
+  std::optional<std::string> ping();
+
+  [[nodiscard]] const Url& url() const { return url_; }
+
+ private:
+  void connect();
+
+  Url url_;
+  std::chrono::milliseconds timeout_;
+  redisContext* context_ = nullptr;
+};
+
+}  // namespace october::redis

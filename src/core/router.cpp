@@ -1,0 +1,302 @@
+#include "core/router.hpp"
+
+#include <boost/json.hpp>
+#include <cmath>
+
+#include "core/parse.hpp"
+
+namespace october::http {
+
+namespace json = boost::json;
+
+Response json_error(int status, std::string_view code, std::string_view detail) {
+  Response response;
+  response.status = status;
+  response.body = json::serialize(json::object{{"error", code}, {"detail", detail}});
+  return response;
+}
+
+std::string ParamSpec::allowed() const {
+  switch (kind) {
+    case Kind::integer:
+      return "an integer between " + format_double(min) + " and " + format_double(max);
+    case Kind::number:
+      return "a number between " + format_double(min) + " and " + format_double(max);
+    case Kind::choice: {
+      std::string out = "one of ";
+      for (std::size_t i = 0; i < choices.size(); ++i) out += (i ? ", " : "") + choices[i];
+      return out;
+    }
+  }
+  return {};
+}
+
+std::int64_t Params::integer(const std::string& name) const {
+  return static_cast<std::int64_t>(values_.at(name).number);
+}
+double Params::number(const std::string& name) const { return values_.at(name).number; }
+const std::string& Params::text(const std::string& name) const { return values_.at(name).text; }
+void Params::set(std::string name, std::string text, double value) {
+  values_[std::move(name)] = Value{std::move(text), value};
+}
+
+namespace {
+
+int hex_value(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+std::string percent_decode(std::string_view text) {
+  std::string out;
+  out.reserve(text.size());
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    if (text[i] == '+') {
+      out += ' ';
+    } else if (text[i] == '%' && i + 2 < text.size() &&
+               hex_value(text[i + 1]) >= 0 && hex_value(text[i + 2]) >= 0) {
+      out += static_cast<char>(hex_value(text[i + 1]) * 16 + hex_value(text[i + 2]));
+      i += 2;
+    } else {
+      out += text[i];
+    }
+  }
+  return out;
+}
+
+std::vector<std::string> split_path(std::string_view path) {
+  std::vector<std::string> segments;
+  std::size_t start = 1;
+  while (start <= path.size()) {
+    auto end = path.find('/', start);
+    if (end == std::string_view::npos) end = path.size();
+    segments.emplace_back(path.substr(start, end - start));
+    start = end + 1;
+  }
+  return segments;
+}
+
+// Returns the value as a number, or nullopt when it is not one of the spec's kind and range.
+std::optional<double> check_value(const ParamSpec& spec, const std::string& raw) {
+  switch (spec.kind) {
+    case ParamSpec::Kind::integer: {
+      auto value = parse_int(raw);
+      if (!value || static_cast<double>(*value) < spec.min ||
+          static_cast<double>(*value) > spec.max) {
+        return std::nullopt;
+      }
+      return static_cast<double>(*value);
+    }
+    case ParamSpec::Kind::number: {
+      auto value = parse_double(raw);
+      if (!value || *value < spec.min || *value > spec.max) return std::nullopt;
+      return *value;
+    }
+    case ParamSpec::Kind::choice:
+      for (const auto& choice : spec.choices) {
+        if (choice == raw) return 0.0;
+      }
+      return std::nullopt;
+  }
+  return std::nullopt;
+}
+
+}  // namespace
+
+std::vector<std::pair<std::string, std::string>> parse_query(std::string_view query) {
+  std::vector<std::pair<std::string, std::string>> pairs;
+  std::size_t start = 0;
+  while (start <= query.size() && !query.empty()) {
+    auto end = query.find('&', start);
+    if (end == std::string_view::npos) end = query.size();
+    std::string_view part = query.substr(start, end - start);
+    if (!part.empty()) {
+      auto eq = part.find('=');
+      if (eq == std::string_view::npos) {
+        pairs.emplace_back(percent_decode(part), "");
+      } else {
+        pairs.emplace_back(percent_decode(part.substr(0, eq)), percent_decode(part.substr(eq + 1)));
+      }
+    }
+    start = end + 1;
+  }
+  return pairs;
+}
+
+std::optional<Response> validate_params(const std::vector<ParamSpec>& specs,
+                                        const Request& request, Params& out) {
+  if (specs.empty()) return std::nullopt;
+  auto query = parse_query(request.query);
+  std::size_t path_index = 0;
+  for (const auto& spec : specs) {
+    std::optional<std::string> raw;
+    if (spec.in_path) {
+      if (path_index < request.path_params.size()) raw = request.path_params[path_index++];
+    } else {
+      for (const auto& [name, value] : query) {
+        if (name == spec.name) {
+          raw = value;
+          break;
+        }
+      }
+    }
+    if (!raw) {
+      if (!spec.default_value) {
+        return json_error(400, "missing_parameter", spec.name + " is required: " + spec.allowed());
+      }
+      raw = spec.default_value;
+    }
+    auto value = check_value(spec, *raw);
+    if (!value) {
+      return json_error(400, "invalid_parameter",
+                        spec.name + " must be " + spec.allowed() + ", got '" + *raw + "'");
+    }
+    out.set(spec.name, *raw, *value);
+  }
+  return std::nullopt;
+}
+
+void Router::add(Route route) {
+  Template tmpl{split_path(route.path)};
+  bool has_params = route.path.find('{') != std::string::npos;
+  std::size_t index = routes_.size();
+  if (has_params) {
+    templated_.push_back(index);
+  } else {
+    exact_[route.path].push_back(index);
+  }
+  routes_.push_back(std::move(route));
+  templates_.push_back(std::move(tmpl));
+}
+
+bool Router::matches(const Template& tmpl, std::string_view path,
+                     std::vector<std::string>* params) const {
+  auto segments = split_path(path);
+  if (segments.size() != tmpl.segments.size()) return false;
+  std::vector<std::string> found;
+  for (std::size_t i = 0; i < segments.size(); ++i) {
+    const auto& want = tmpl.segments[i];
+    if (!want.empty() && want.front() == '{') {
+      if (segments[i].empty()) return false;
+      found.push_back(percent_decode(segments[i]));
+    } else if (want != segments[i]) {
+      return false;
+    }
+  }
+  if (params != nullptr) *params = std::move(found);
+  return true;
+}
+
+void Router::dispatch(Request& request, const Responder& responder) const {
+  std::vector<std::size_t> candidates;
+  if (auto it = exact_.find(request.path); it != exact_.end()) {
+    candidates = it->second;
+  } else {
+    for (std::size_t index : templated_) {
+      if (matches(templates_[index], request.path, nullptr)) candidates.push_back(index);
+    }
+  }
+  if (candidates.empty()) {
+    responder.send(json_error(404, "not_found", "no route for " + request.path));
+    return;
+  }
+  std::string allow;
+  for (std::size_t index : candidates) {
+    const Route& route = routes_[index];
+    if (route.method == request.method) {
+      request.route = route.path;
+      if (route.path.find('{') != std::string::npos) {
+        (void)matches(templates_[index], request.path, &request.path_params);
+      }
+      if (guard_) {
+        if (auto refused = guard_(route, request)) {
+          responder.send(std::move(*refused));
+          return;
+        }
+      }
+      Params params;
+      if (auto invalid = validate_params(route.params, request, params)) {
+        responder.send(std::move(*invalid));
+        return;
+      }
+      route.handler(request, params, responder);
+      return;
+    }
+    allow += (allow.empty() ? "" : ", ") + route.method;
+  }
+  request.route = routes_[candidates.front()].path;
+  auto response = json_error(405, "method_not_allowed",
+                             request.method + " is not allowed on " + request.path +
+                                 "; allowed: " + allow);
+  response.headers.emplace_back("Allow", allow);
+  responder.send(std::move(response));
+}
+
+std::string openapi_document(const Router& router, std::string_view title,
+                             std::string_view version) {
+  json::object paths;
+  for (const auto& route : router.routes()) {
+    json::array parameters;
+    for (const auto& spec : route.params) {
+      json::object schema;
+      switch (spec.kind) {
+        case ParamSpec::Kind::integer:
+          schema = {{"type", "integer"}, {"minimum", spec.min}, {"maximum", spec.max}};
+          break;
+        case ParamSpec::Kind::number:
+          schema = {{"type", "number"}, {"minimum", spec.min}, {"maximum", spec.max}};
+          break;
+        case ParamSpec::Kind::choice: {
+          json::array choices;
+          for (const auto& c : spec.choices) choices.emplace_back(c);
+          schema = {{"type", "string"}, {"enum", choices}};
+          break;
+        }
+      }
+      if (spec.default_value) {
+        if (spec.kind == ParamSpec::Kind::choice) {
+          schema["default"] = *spec.default_value;
+        } else {
+          schema["default"] = *parse_double(*spec.default_value);
+        }
+      }
+      parameters.push_back(json::object{{"name", spec.name},
+                                        {"in", spec.in_path ? "path" : "query"},
+                                        {"required", spec.in_path || !spec.default_value},
+                                        {"description", spec.description},
+                                        {"schema", schema}});
+    }
+    json::object responses{{"200", {{"description", "Success"}}}};
+    json::object error_ref{{"$ref", "#/components/schemas/Error"}};
+    for (int status : route.error_statuses) {
+      responses[std::to_string(status)] = json::object{
+          {"description", "Error"},
+          {"content", {{"application/json", {{"schema", error_ref}}}}}};
+    }
+    if (!route.params.empty()) {
+      responses["400"] = json::object{{"description", "Invalid parameter"},
+                                      {"content", {{"application/json", {{"schema", error_ref}}}}}};
+    }
+    std::string method = route.method;
+    for (auto& c : method) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    json::object operation{{"summary", route.summary}, {"responses", responses}};
+    if (!parameters.empty()) operation["parameters"] = parameters;
+    auto& entry = paths[route.path];
+    if (!entry.is_object()) entry.emplace_object();
+    entry.as_object()[method] = operation;
+  }
+  json::object error_schema{
+      {"type", "object"},
+      {"required", json::array{"error", "detail"}},
+      {"properties",
+       {{"error", {{"type", "string"}}}, {"detail", {{"type", "string"}}}}}};
+  json::object doc{{"openapi", "3.0.3"},
+                   {"info", {{"title", title}, {"version", version}}},
+                   {"paths", paths},
+                   {"components", {{"schemas", {{"Error", error_schema}}}}}};
+  return json::serialize(doc);
+}
+
+}  // namespace october::http

@@ -1,0 +1,74 @@
+#pragma once
+// What october's binaries share around their handlers: the common settings, the Redis
+// readiness check and the SIGTERM drain sequence.
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <condition_variable>
+
+#include "core/config.hpp"
+#include "core/http_server.hpp"
+#include "core/redis.hpp"
+
+namespace october {
+
+struct CommonConfig {
+  std::string host = "0.0.0.0";
+  std::int64_t port = 8000;
+  std::string broker_url = "redis://127.0.0.1:6379/0";
+  std::string result_backend = "redis://127.0.0.1:6379/1";
+  std::string log_level = "info";
+  std::int64_t drain_seconds = 5;
+  std::int64_t shutdown_timeout_seconds = 20;
+  std::int64_t io_threads = 0;  // 0: one per core
+  std::int64_t max_connections = 10000;
+  std::int64_t max_header_bytes = 16384;
+  std::int64_t max_body_bytes = 1048576;
+  double header_timeout_seconds = 10;
+  double idle_timeout_seconds = 60;
+  double readiness_interval_seconds = 1;
+};
+
+void add_common_options(config::Options& options, CommonConfig& config);
+http::ServerOptions server_options(const CommonConfig& config);
+unsigned cores();
+
+// Keeps a cached answer to "does Redis answer PING?", refreshed by a background thread, so a
+// readiness probe never waits on the network.
+class RedisHealth {
+ public:
+  RedisHealth(redis::Url url, std::chrono::milliseconds interval);
+  ~RedisHealth();
+  RedisHealth(const RedisHealth&) = delete;
+  RedisHealth& operator=(const RedisHealth&) = delete;
+
+  [[nodiscard]] bool ok() const { return ok_.load(std::memory_order_relaxed); }
+  [[nodiscard]] std::string last_error() const;
+
+ private:
+  void loop();
+
+  redis::Url url_;
+  std::chrono::milliseconds interval_;
+  std::atomic<bool> ok_{false};
+  mutable std::mutex mutex_;
+  std::condition_variable wake_;
+  bool stop_ = false;
+  std::string last_error_ = "no Redis check has completed yet";
+  std::thread thread_;
+};
+
+// Blocks SIGTERM and SIGINT in this thread and every thread started after it, so sigwait in
+// run_until_signal is their only receiver. Call first thing in main.
+void block_shutdown_signals();
+
+// Waits for SIGTERM/SIGINT, then: draining=true (readiness fails) for drain_seconds while the
+// listener still serves (a second signal cuts this short), stops accepting, lets in-flight
+// requests finish until the shutdown timeout, and stops the server.
+void run_until_signal(http::Server& server, std::atomic<bool>& draining,
+                      const CommonConfig& config);
+
+}  // namespace october
