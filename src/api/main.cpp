@@ -1,0 +1,85 @@
+// october-api: the HTTP service. Wires configuration, logging, metrics, readiness, the compute
+// pool and the routes together, then serves until SIGTERM.
+#include <cstdlib>
+#include <iostream>
+#include <primesieve.hpp>
+
+#include "api/api.hpp"
+#include "core/build_info.hpp"
+#include "core/http_observer.hpp"
+#include "core/http_server.hpp"
+#include "core/log.hpp"
+#include "core/process_metrics.hpp"
+
+int main(int argc, char** argv) {
+  using namespace october;
+  block_shutdown_signals();
+
+  api::ApiConfig config;
+  config.common.port = 8000;
+  config::Options options("october-api",
+                          "October's HTTP service: probes, metrics, compute and fault drills.");
+  api::add_api_options(options, config);
+  try {
+    if (!options.parse(argc, argv, [](const char* name) { return std::getenv(name); })) {
+      std::cout << options.help_text();
+      return 0;
+    }
+  } catch (const config::ConfigError& e) {
+    std::cerr << "october-api: " << e.what() << "\n";
+    return 2;
+  }
+
+  log::init(*log::parse_level(config.common.log_level));
+  primesieve::set_num_threads(1);  // parallelism comes from the compute pool
+
+  metrics::Registry registry;
+  metrics::register_process_metrics(registry);
+  http::MetricsObserver observer(registry);
+
+  auto compute_threads = config.compute_threads == 0
+                             ? cores()
+                             : static_cast<std::size_t>(config.compute_threads);
+  ComputePool pool(compute_threads, static_cast<std::size_t>(config.compute_queue_size));
+  RedisHealth redis(redis::Url::parse(config.common.broker_url),
+                    std::chrono::milliseconds(static_cast<std::int64_t>(
+                        config.common.readiness_interval_seconds * 1000)));
+  std::atomic<bool> draining{false};
+
+  http::Router router;
+  http::Server* server_ref = nullptr;
+  api::Api api(config, {.registry = registry,
+                        .pool = pool,
+                        .redis = redis,
+                        .draining = draining,
+                        .open_connections = [&server_ref] {
+                          return server_ref != nullptr ? server_ref->open_connections() : 0;
+                        }});
+  api.add_routes(router);
+
+  http::Server server(
+      server_options(config.common),
+      [&router](http::Request& request, const http::Responder& out) { router.dispatch(request, out); },
+      observer);
+  server_ref = &server;
+  try {
+    server.start();
+  } catch (const std::exception& e) {
+    std::cerr << "october-api: " << e.what() << "\n";
+    log::shutdown();
+    return 1;
+  }
+  log::info("listening", {{"host", config.common.host},
+                          {"port", server.port()},
+                          {"version", build_info::version()},
+                          {"revision", build_info::revision()},
+                          {"io_threads", server_options(config.common).io_threads},
+                          {"compute_threads", compute_threads},
+                          {"broker", redis::Url::parse(config.common.broker_url).redacted()}});
+
+  run_until_signal(server, draining, config.common);
+  pool.shutdown();
+  server_ref = nullptr;
+  log::shutdown();
+  return 0;
+}
