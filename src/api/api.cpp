@@ -9,6 +9,7 @@
 
 #include "api/compute.hpp"
 #include "core/build_info.hpp"
+#include "core/json_text.hpp"
 #include "core/log.hpp"
 
 namespace october::api {
@@ -24,7 +25,7 @@ namespace {
 Response json_response(const json::object& body, int status = 200) {
   Response response;
   response.status = status;
-  response.body = json::serialize(body);
+  response.body = to_json(body);
   return response;
 }
 
@@ -88,11 +89,11 @@ void add_api_options(config::Options& options, ApiConfig& config) {
                    "make /healthz answer 500 (rollback drills)");
 }
 
-Api::Api(const ApiConfig& config, Runtime runtime)
-    : config_(config), runtime_(std::move(runtime)) {
+Api::Api(const ApiConfig& config, Runtime runtime) : config_(config), runtime_(std::move(runtime)) {
   auto& registry = runtime_.registry;
-  registry.gauge("october_build_info", "Version and revision of the running build.",
-                 {"version", "revision"})
+  registry
+      .gauge("october_build_info", "Version and revision of the running build.",
+             {"version", "revision"})
       .labels({std::string(build_info::version()), std::string(build_info::revision())})
       .set(1);
   registry.callback("october_ready", "1 when /ready answers 200.", metrics::Type::gauge,
@@ -100,8 +101,8 @@ Api::Api(const ApiConfig& config, Runtime runtime)
   registry.callback("http_connections_open", "Open client connections.", metrics::Type::gauge,
                     [this] { return static_cast<double>(runtime_.open_connections()); });
   auto& pool = runtime_.pool;
-  registry.callback("october_compute_workers", "Threads of the compute pool.",
-                    metrics::Type::gauge, [&pool] { return static_cast<double>(pool.threads()); });
+  registry.callback("october_compute_workers", "Threads of the compute pool.", metrics::Type::gauge,
+                    [&pool] { return static_cast<double>(pool.threads()); });
   registry.callback("october_compute_busy", "Compute threads running a job now.",
                     metrics::Type::gauge, [&pool] { return static_cast<double>(pool.busy()); });
   registry.callback("october_compute_queue_depth", "Compute jobs waiting for a thread.",
@@ -118,9 +119,7 @@ Api::Api(const ApiConfig& config, Runtime runtime)
                     [this] { return static_cast<double>(memory_held_bytes_.load()); });
 }
 
-bool Api::is_ready() const {
-  return ready_enabled_ && !runtime_.draining && runtime_.redis.ok();
-}
+bool Api::is_ready() const { return ready_enabled_ && !runtime_.draining && runtime_.redis.ok(); }
 
 void Api::healthz(const Responder& out) const {
   if (config_.fail_healthz) {
@@ -209,8 +208,8 @@ void Api::memory_allocate(const Params& params, const Responder& out) {
     std::shared_ptr<char[]> block(new (std::nothrow) char[static_cast<std::size_t>(bytes)]);
     if (!block) {
       release();
-      auto response = json_error(503, "out_of_memory", "could not allocate " +
-                                                           std::to_string(size_mb) + " MB");
+      auto response =
+          json_error(503, "out_of_memory", "could not allocate " + std::to_string(size_mb) + " MB");
       response.headers.emplace_back("Retry-After", "1");
       out.send(std::move(response));
       return;
@@ -234,13 +233,14 @@ void Api::memory_allocate(const Params& params, const Responder& out) {
 }
 
 void Api::add_routes(http::Router& router) {
-  router.set_guard([this](const http::Route& route, const http::Request&) -> std::optional<Response> {
-    if (fault_injection_ && !route.always_available) {
-      return json_error(500, "fault_injected",
-                        "fault injection is enabled; POST /fault/disable to turn it off");
-    }
-    return std::nullopt;
-  });
+  router.set_guard(
+      [this](const http::Route& route, const http::Request&) -> std::optional<Response> {
+        if (fault_injection_ && !route.always_available) {
+          return json_error(500, "fault_injected",
+                            "fault injection is enabled; POST /fault/disable to turn it off");
+        }
+        return std::nullopt;
+      });
   auto add = [&router](std::string method, std::string path, std::string summary,
                        std::vector<ParamSpec> params, auto handler, bool always = false,
                        std::vector<int> errors = {}) {
@@ -261,14 +261,16 @@ void Api::add_routes(http::Router& router) {
         [this](Request&, const Params&, const Responder& out) { ready(out); }, true, {503});
   }
   for (bool enable : {false, true}) {
-    add("POST", enable ? "/ready/enable" : "/ready/disable", "Readiness drill switch", {},
+    add(
+        "POST", enable ? "/ready/enable" : "/ready/disable", "Readiness drill switch", {},
         [this, enable](Request&, const Params&, const Responder& out) {
           ready_enabled_ = enable;
           log::info("readiness switch", {{"ready_enabled", enable}});
           out.send(json_response({{"ready_enabled", enable}}));
         },
         true);
-    add("POST", enable ? "/fault/enable" : "/fault/disable", "Fault-injection drill switch", {},
+    add(
+        "POST", enable ? "/fault/enable" : "/fault/disable", "Fault-injection drill switch", {},
         [this, enable](Request&, const Params&, const Responder& out) {
           fault_injection_ = enable;
           log::info("fault injection switch", {{"fault_injection", enable}});
@@ -276,7 +278,8 @@ void Api::add_routes(http::Router& router) {
         },
         true);
   }
-  add("GET", "/metrics", "Prometheus metrics", {},
+  add(
+      "GET", "/metrics", "Prometheus metrics", {},
       [this](Request&, const Params&, const Responder& out) {
         Response response;
         response.content_type = "text/plain; version=0.0.4; charset=utf-8";
@@ -356,7 +359,9 @@ void Api::add_routes(http::Router& router) {
       const double delay = params.number(name);
       out.after(std::chrono::duration_cast<std::chrono::steady_clock::duration>(
                     std::chrono::duration<double>(delay)),
-                [out, delay] { out.send(json_response({{"delay_seconds", delay}})); });
+                [out, delay] {
+                  out.send(json_response({{"delay_seconds", delay}}));
+                });
     };
   };
   add("GET", "/slow", "Answer after an async timer (holds no thread)",

@@ -37,9 +37,8 @@ int main(int argc, char** argv) {
   metrics::register_process_metrics(registry);
   http::MetricsObserver observer(registry);
 
-  auto compute_threads = config.compute_threads == 0
-                             ? cores()
-                             : static_cast<std::size_t>(config.compute_threads);
+  auto compute_threads =
+      config.compute_threads == 0 ? cores() : static_cast<std::size_t>(config.compute_threads);
   ComputePool pool(compute_threads, static_cast<std::size_t>(config.compute_queue_size));
   RedisHealth redis(redis::Url::parse(config.common.broker_url),
                     std::chrono::milliseconds(static_cast<std::int64_t>(
@@ -59,7 +58,9 @@ int main(int argc, char** argv) {
 
   http::Server server(
       server_options(config.common),
-      [&router](http::Request& request, const http::Responder& out) { router.dispatch(request, out); },
+      [&router](http::Request& request, const http::Responder& out) {
+        router.dispatch(request, out);
+      },
       observer);
   server_ref = &server;
   try {

@@ -149,8 +149,8 @@ std::string Options::help_text() const {
   out << "Every setting is an environment variable and a flag; the flag wins.\n\n";
   for (const auto& option : options_) {
     out << "  " << option.flag << (option.is_bool ? "[=true|false]" : "=VALUE") << "\n"
-        << "      env " << option.env << ", default '" << option.default_text << "': "
-        << option.help << "\n";
+        << "      env " << option.env << ", default '" << option.default_text
+        << "': " << option.help << "\n";
   }
   return out.str();
 }

@@ -49,10 +49,9 @@ std::size_t method_index(std::string_view method) {
 MetricsObserver::MetricsObserver(metrics::Registry& registry)
     : requests_(registry.counter("http_requests_total", "HTTP requests answered.",
                                  {"method", "path", "status"})),
-      durations_(registry.histogram("http_request_duration_seconds",
-                                    "Time from a request's last byte read to its answer.",
-                                    {"method", "path", "status"},
-                                    {.005, .01, .025, .05, .1, .25, .5, 1, 2, 5})),
+      durations_(registry.histogram(
+          "http_request_duration_seconds", "Time from a request's last byte read to its answer.",
+          {"method", "path", "status"}, {.005, .01, .025, .05, .1, .25, .5, 1, 2, 5})),
       in_flight_(registry.gauge("http_requests_in_flight", "Requests being handled now.").get()) {
   static std::atomic<std::uint64_t> next_id{1};
   id_ = next_id++;

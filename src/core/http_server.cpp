@@ -141,10 +141,9 @@ class Channel final : public Responder::Channel {
   void send(Response response) override {
     if (sent_.exchange(true)) return;  // a second answer to one request is a bug; drop it
     auto session = session_;
-    asio::dispatch(session->executor(),
-                   [session, response = std::move(response)]() mutable {
-                     session->respond(std::move(response));
-                   });
+    asio::dispatch(session->executor(), [session, response = std::move(response)]() mutable {
+      session->respond(std::move(response));
+    });
   }
 
   void after(std::chrono::steady_clock::duration delay,
@@ -167,13 +166,13 @@ void Session::wait_for_request() {
   // The idle timeout covers the wait for a request's first byte; the header timeout starts then.
   waiting_idle_ = true;
   stream_.expires_after(server_.options.idle_timeout);
-  stream_.async_read_some(buffer_.prepare(4096), [self = shared_from_this()](
-                                                     beast::error_code ec, std::size_t bytes) {
-    self->waiting_idle_ = false;
-    if (ec) return self->stream_.close();
-    self->buffer_.commit(bytes);
-    self->read_request();
-  });
+  stream_.async_read_some(buffer_.prepare(4096),
+                          [self = shared_from_this()](beast::error_code ec, std::size_t bytes) {
+                            self->waiting_idle_ = false;
+                            if (ec) return self->stream_.close();
+                            self->buffer_.commit(bytes);
+                            self->read_request();
+                          });
 }
 
 void Session::read_request() {
@@ -181,10 +180,9 @@ void Session::read_request() {
   parser_->header_limit(static_cast<std::uint32_t>(server_.options.max_header_bytes));
   parser_->body_limit(server_.options.max_body_bytes);
   stream_.expires_after(server_.options.header_timeout);
-  bhttp::async_read(stream_, buffer_, *parser_,
-                    [self = shared_from_this()](beast::error_code ec, std::size_t) {
-                      self->on_read(ec);
-                    });
+  bhttp::async_read(
+      stream_, buffer_, *parser_,
+      [self = shared_from_this()](beast::error_code ec, std::size_t) { self->on_read(ec); });
 }
 
 void Session::on_read(beast::error_code ec) {
@@ -220,10 +218,9 @@ void Session::handle() {
     request_.content_type = std::string(it->value());
   }
   auto id = message.find("X-Request-ID");
-  request_.request_id =
-      id != message.end() && !id->value().empty() && id->value().size() <= 128
-          ? std::string(id->value())
-          : new_request_id();
+  request_.request_id = id != message.end() && !id->value().empty() && id->value().size() <= 128
+                            ? std::string(id->value())
+                            : new_request_id();
   keep_alive_ = message.keep_alive();
   // A handler may take long (/slow, /burn): the connection is not idle meanwhile.
   stream_.expires_never();

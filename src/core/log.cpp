@@ -8,6 +8,8 @@
 #include <boost/json/serialize.hpp>
 #include <mutex>
 
+#include "core/json_text.hpp"
+
 namespace october::log {
 
 namespace {
@@ -51,8 +53,7 @@ constexpr std::string_view level_name(Level level) {
 }  // namespace
 
 std::optional<Level> parse_level(std::string_view name) {
-  for (Level level :
-       {Level::debug, Level::info, Level::warning, Level::error, Level::critical}) {
+  for (Level level : {Level::debug, Level::info, Level::warning, Level::error, Level::critical}) {
     if (name == level_name(level)) return level;
   }
   if (name == "warn") return Level::warning;
@@ -91,7 +92,7 @@ void write(Level level, std::string_view msg, const boost::json::object& fields)
   line += "\",\"msg\":";
   line += boost::json::serialize(boost::json::string_view(msg.data(), msg.size()));
   if (!fields.empty()) {
-    std::string rest = boost::json::serialize(fields);
+    std::string rest = to_json(fields);
     line += ',';
     line.append(rest, 1, rest.size() - 2);  // the fields without their braces
   }

@@ -156,8 +156,8 @@ void expose_histogram(std::string& out, const Family<Histogram>& family) {
     }
     std::string labels = label_set(family.label_names(), values);
     out += family.name() + "_sum" + labels + " " + format_value(snap.sum) + "\n";
-    out += family.name() + "_count" + labels + " " +
-           std::to_string(snap.cumulative_counts.back()) + "\n";
+    out += family.name() + "_count" + labels + " " + std::to_string(snap.cumulative_counts.back()) +
+           "\n";
   });
 }
 
@@ -184,8 +184,8 @@ void Registry::check_new_name(const std::string& name) const {
 Family<Counter>& Registry::counter(std::string name, std::string help, Labels label_names) {
   std::lock_guard lock(mutex_);
   check_new_name(name);
-  auto family = std::make_unique<Family<Counter>>(std::move(name), std::move(help),
-                                                  std::move(label_names));
+  auto family =
+      std::make_unique<Family<Counter>>(std::move(name), std::move(help), std::move(label_names));
   auto& ref = *family;
   families_.emplace_back(std::move(family));
   return ref;
@@ -216,8 +216,8 @@ void Registry::callback(std::string name, std::string help, Type type,
                         std::function<double()> read) {
   std::lock_guard lock(mutex_);
   check_new_name(name);
-  families_.emplace_back(
-      std::make_unique<Callback>(Callback{std::move(name), std::move(help), type, std::move(read)}));
+  families_.emplace_back(std::make_unique<Callback>(
+      Callback{std::move(name), std::move(help), type, std::move(read)}));
 }
 
 std::string Registry::expose() const {

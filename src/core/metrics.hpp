@@ -110,9 +110,8 @@ class Registry {
     Type type;
     std::function<double()> read;
   };
-  using AnyFamily =
-      std::variant<std::unique_ptr<Family<Counter>>, std::unique_ptr<Family<Gauge>>,
-                   std::unique_ptr<Family<Histogram>>, std::unique_ptr<Callback>>;
+  using AnyFamily = std::variant<std::unique_ptr<Family<Counter>>, std::unique_ptr<Family<Gauge>>,
+                                 std::unique_ptr<Family<Histogram>>, std::unique_ptr<Callback>>;
   void check_new_name(const std::string& name) const;
 
   mutable std::mutex mutex_;

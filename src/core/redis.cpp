@@ -169,8 +169,8 @@ Reply Connection::command(const std::vector<std::string>& argv) {
     args.push_back(arg.data());
     lengths.push_back(arg.size());
   }
-  auto* reply = static_cast<redisReply*>(redisCommandArgv(
-      context_, static_cast<int>(args.size()), args.data(), lengths.data()));
+  auto* reply = static_cast<redisReply*>(
+      redisCommandArgv(context_, static_cast<int>(args.size()), args.data(), lengths.data()));
   if (reply == nullptr) {
     std::string why = context_->errstr;
     redisFree(context_);

@@ -3,6 +3,7 @@
 #include <boost/json.hpp>
 #include <cmath>
 
+#include "core/json_text.hpp"
 #include "core/parse.hpp"
 
 namespace october::http {
@@ -12,7 +13,7 @@ namespace json = boost::json;
 Response json_error(int status, std::string_view code, std::string_view detail) {
   Response response;
   response.status = status;
-  response.body = json::serialize(json::object{{"error", code}, {"detail", detail}});
+  response.body = to_json(json::object{{"error", code}, {"detail", detail}});
   return response;
 }
 
@@ -55,8 +56,8 @@ std::string percent_decode(std::string_view text) {
   for (std::size_t i = 0; i < text.size(); ++i) {
     if (text[i] == '+') {
       out += ' ';
-    } else if (text[i] == '%' && i + 2 < text.size() &&
-               hex_value(text[i + 1]) >= 0 && hex_value(text[i + 2]) >= 0) {
+    } else if (text[i] == '%' && i + 2 < text.size() && hex_value(text[i + 1]) >= 0 &&
+               hex_value(text[i + 2]) >= 0) {
       out += static_cast<char>(hex_value(text[i + 1]) * 16 + hex_value(text[i + 2]));
       i += 2;
     } else {
@@ -125,8 +126,8 @@ std::vector<std::pair<std::string, std::string>> parse_query(std::string_view qu
   return pairs;
 }
 
-std::optional<Response> validate_params(const std::vector<ParamSpec>& specs,
-                                        const Request& request, Params& out) {
+std::optional<Response> validate_params(const std::vector<ParamSpec>& specs, const Request& request,
+                                        Params& out) {
   if (specs.empty()) return std::nullopt;
   auto query = parse_query(request.query);
   std::size_t path_index = 0;
@@ -227,9 +228,9 @@ void Router::dispatch(Request& request, const Responder& responder) const {
     allow += (allow.empty() ? "" : ", ") + route.method;
   }
   request.route = routes_[candidates.front()].path;
-  auto response = json_error(405, "method_not_allowed",
-                             request.method + " is not allowed on " + request.path +
-                                 "; allowed: " + allow);
+  auto response =
+      json_error(405, "method_not_allowed",
+                 request.method + " is not allowed on " + request.path + "; allowed: " + allow);
   response.headers.emplace_back("Allow", allow);
   responder.send(std::move(response));
 }
@@ -272,8 +273,7 @@ std::string openapi_document(const Router& router, std::string_view title,
     json::object error_ref{{"$ref", "#/components/schemas/Error"}};
     for (int status : route.error_statuses) {
       responses[std::to_string(status)] = json::object{
-          {"description", "Error"},
-          {"content", {{"application/json", {{"schema", error_ref}}}}}};
+          {"description", "Error"}, {"content", {{"application/json", {{"schema", error_ref}}}}}};
     }
     if (!route.params.empty()) {
       responses["400"] = json::object{{"description", "Invalid parameter"},
@@ -290,13 +290,12 @@ std::string openapi_document(const Router& router, std::string_view title,
   json::object error_schema{
       {"type", "object"},
       {"required", json::array{"error", "detail"}},
-      {"properties",
-       {{"error", {{"type", "string"}}}, {"detail", {{"type", "string"}}}}}};
+      {"properties", {{"error", {{"type", "string"}}}, {"detail", {{"type", "string"}}}}}};
   json::object doc{{"openapi", "3.0.3"},
                    {"info", {{"title", title}, {"version", version}}},
                    {"paths", paths},
                    {"components", {{"schemas", {{"Error", error_schema}}}}}};
-  return json::serialize(doc);
+  return to_json(doc);
 }
 
 }  // namespace october::http

@@ -49,8 +49,8 @@ class Params {
 std::vector<std::pair<std::string, std::string>> parse_query(std::string_view query);
 
 // Checks raw values against the specs; on success fills `out`, else returns the 400 response.
-std::optional<Response> validate_params(const std::vector<ParamSpec>& specs,
-                                        const Request& request, Params& out);
+std::optional<Response> validate_params(const std::vector<ParamSpec>& specs, const Request& request,
+                                        Params& out);
 
 struct Route {
   std::string method;

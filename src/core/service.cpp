@@ -26,7 +26,8 @@ void add_common_options(config::Options& options, CommonConfig& config) {
                   "after SIGTERM, seconds to keep serving with readiness false");
   options.add_int("SHUTDOWN_TIMEOUT_SECONDS", &config.shutdown_timeout_seconds, 0, 600,
                   "then seconds to let in-flight requests finish");
-  options.add_int("IO_THREADS", &config.io_threads, 0, 256, "HTTP I/O threads; 0 means one per core");
+  options.add_int("IO_THREADS", &config.io_threads, 0, 256,
+                  "HTTP I/O threads; 0 means one per core");
   options.add_int("MAX_CONNECTIONS", &config.max_connections, 1, 1000000,
                   "open connections before new ones get 503");
   options.add_int("MAX_HEADER_BYTES", &config.max_header_bytes, 1024, 1048576,
@@ -48,7 +49,8 @@ http::ServerOptions server_options(const CommonConfig& config) {
   http::ServerOptions options;
   options.host = config.host;
   options.port = static_cast<std::uint16_t>(config.port);
-  options.io_threads = config.io_threads == 0 ? cores() : static_cast<std::size_t>(config.io_threads);
+  options.io_threads =
+      config.io_threads == 0 ? cores() : static_cast<std::size_t>(config.io_threads);
   options.max_connections = static_cast<std::size_t>(config.max_connections);
   options.max_header_bytes = static_cast<std::size_t>(config.max_header_bytes);
   options.max_body_bytes = static_cast<std::size_t>(config.max_body_bytes);
@@ -76,7 +78,8 @@ std::string RedisHealth::last_error() const {
 
 void RedisHealth::loop() {
   // The timeout stays below the interval so a dead server is noticed within one period.
-  auto timeout = std::max(std::chrono::milliseconds(50), std::min(interval_, std::chrono::milliseconds(1000)));
+  auto timeout =
+      std::max(std::chrono::milliseconds(50), std::min(interval_, std::chrono::milliseconds(1000)));
   redis::Connection connection(url_, timeout);
   std::unique_lock lock(mutex_);
   while (!stop_) {

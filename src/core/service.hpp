@@ -3,11 +3,11 @@
 // readiness check and the SIGTERM drain sequence.
 #include <atomic>
 #include <chrono>
+#include <condition_variable>
 #include <cstdint>
 #include <mutex>
 #include <string>
 #include <thread>
-#include <condition_variable>
 
 #include "core/config.hpp"
 #include "core/http_server.hpp"

@@ -1,8 +1,8 @@
+#include "core/compute_pool.hpp"
+
 #include <gtest/gtest.h>
 
 #include <future>
-
-#include "core/compute_pool.hpp"
 
 namespace october {
 namespace {
@@ -23,7 +23,7 @@ TEST(ComputePool, RefusesWhenThreadsAndQueueAreFull) {
     running.set_value();
     gate.wait();
   }));
-  running.get_future().wait();                       // the thread is busy
+  running.get_future().wait();                            // the thread is busy
   ASSERT_TRUE(pool.try_submit([gate] { gate.wait(); }));  // fills the queue
   EXPECT_FALSE(pool.try_submit([] {}));
   EXPECT_EQ(pool.rejections(), 1U);

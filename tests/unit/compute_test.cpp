@@ -1,6 +1,6 @@
-#include <gtest/gtest.h>
-
 #include "api/compute.hpp"
+
+#include <gtest/gtest.h>
 
 namespace october::api {
 namespace {

@@ -1,8 +1,9 @@
+#include "core/config.hpp"
+
 #include <gtest/gtest.h>
 
 #include <map>
 
-#include "core/config.hpp"
 #include "core/service.hpp"
 
 namespace october::config {

@@ -1,8 +1,8 @@
+#include "core/metrics.hpp"
+
 #include <gtest/gtest.h>
 
 #include <thread>
-
-#include "core/metrics.hpp"
 
 namespace october::metrics {
 namespace {

@@ -1,6 +1,6 @@
-#include <gtest/gtest.h>
-
 #include "core/parse.hpp"
+
+#include <gtest/gtest.h>
 
 namespace october {
 namespace {
@@ -41,6 +41,23 @@ TEST(FormatDouble, WholeNumbersWithoutExponent) {
   EXPECT_EQ(format_double(0.1), "0.1");
   EXPECT_EQ(format_double(0.005), "0.005");
   EXPECT_EQ(format_double(-3), "-3");
+}
+
+}  // namespace
+}  // namespace october
+
+#include <boost/json.hpp>
+
+#include "core/json_text.hpp"
+
+namespace october {
+namespace {
+
+TEST(JsonText, ReadableDoublesAndSameStructure) {
+  boost::json::value v = {{"a", 0.2},    {"b", 5.0}, {"c", 1e-7},
+                          {"s", "q\"x"}, {"n", 7},   {"l", boost::json::array{1, true, nullptr}}};
+  EXPECT_EQ(to_json(v), R"({"a":0.2,"b":5.0,"c":1e-07,"s":"q\"x","n":7,"l":[1,true,null]})");
+  EXPECT_EQ(boost::json::parse(to_json(v)), v);
 }
 
 }  // namespace

@@ -1,8 +1,8 @@
+#include "core/router.hpp"
+
 #include <gtest/gtest.h>
 
 #include <boost/json.hpp>
-
-#include "core/router.hpp"
 
 namespace october::http {
 namespace {
@@ -107,8 +107,9 @@ TEST_F(RouterFixture, QueryParametersValidated) {
   EXPECT_EQ(call("GET", "/compute/prime").body, "1000");
   EXPECT_EQ(call("GET", "/compute/prime?n=5").body, "5");
   EXPECT_EQ(call("GET", "/compute/prime?x=1&n=%37").body, "7");
-  for (const char* bad : {"/compute/prime?n=abc", "/compute/prime?n=0", "/compute/prime?n=1000000001",
-                          "/compute/prime?n=1.5", "/compute/prime?n="}) {
+  for (const char* bad :
+       {"/compute/prime?n=abc", "/compute/prime?n=0", "/compute/prime?n=1000000001",
+        "/compute/prime?n=1.5", "/compute/prime?n="}) {
     auto response = call("GET", bad);
     EXPECT_EQ(response.status, 400) << bad;
     EXPECT_EQ(detail(response).rfind("n must be an integer between 1 and 1000000000", 0), 0U)
@@ -116,7 +117,8 @@ TEST_F(RouterFixture, QueryParametersValidated) {
   }
   auto response = call("GET", "/status/99");
   EXPECT_EQ(response.status, 400);
-  EXPECT_NE(detail(response).find("code must be an integer between 200 and 599"), std::string::npos);
+  EXPECT_NE(detail(response).find("code must be an integer between 200 and 599"),
+            std::string::npos);
 }
 
 TEST_F(RouterFixture, GuardCanRefuse) {
