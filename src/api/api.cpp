@@ -241,16 +241,16 @@ void Api::add_routes(http::Router& router) {
         }
         return std::nullopt;
       });
-  auto add = [&router](std::string method, std::string path, std::string summary,
-                       std::vector<ParamSpec> params, auto handler, bool always = false,
-                       std::vector<int> errors = {}) {
-    router.add({.method = std::move(method),
-                .path = std::move(path),
-                .summary = std::move(summary),
-                .params = std::move(params),
+  auto add = [&router](const std::string& method, const std::string& path,
+                       const std::string& summary, const std::vector<ParamSpec>& params,
+                       auto handler, bool always = false, const std::vector<int>& errors = {}) {
+    router.add({.method = method,
+                .path = path,
+                .summary = summary,
+                .params = params,
                 .handler = std::move(handler),
                 .always_available = always,
-                .error_statuses = std::move(errors)});
+                .error_statuses = errors});
   };
   using http::Request;
 

@@ -21,7 +21,11 @@ int main(int argc, char** argv) {
                           "October's HTTP service: probes, metrics, compute and fault drills.");
   api::add_api_options(options, config);
   try {
-    if (!options.parse(argc, argv, [](const char* name) { return std::getenv(name); })) {
+    // Read before any thread starts, so getenv's lack of thread safety cannot bite.
+    auto getenv = [](const char* name) {
+      return std::getenv(name);  // NOLINT(concurrency-mt-unsafe)
+    };
+    if (!options.parse(argc, argv, getenv)) {
       std::cout << options.help_text();
       return 0;
     }
