@@ -357,7 +357,8 @@ void Server::start() {
 }
 
 void Server::stop_accepting() {
-  auto impl = impl_;
+  // A raw pointer: a handler left queued in a stopped context must not keep Impl alive.
+  Impl* impl = impl_.get();
   if (!impl->acceptor) return;
   asio::post(*impl->contexts.front(), [impl] {
     beast::error_code ignored;
