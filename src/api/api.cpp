@@ -7,10 +7,10 @@
 #include <memory>
 #include <new>
 
-#include "api/compute.hpp"
 #include "core/build_info.hpp"
 #include "core/json_text.hpp"
 #include "core/log.hpp"
+#include "core/workloads.hpp"
 
 namespace october::api {
 

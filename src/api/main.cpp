@@ -2,7 +2,6 @@
 // pool and the routes together, then serves until SIGTERM.
 #include <cstdlib>
 #include <iostream>
-#include <primesieve.hpp>
 
 #include "api/api.hpp"
 #include "core/build_info.hpp"
@@ -35,7 +34,6 @@ int main(int argc, char** argv) {
   }
 
   log::init(*log::parse_level(config.common.log_level));
-  primesieve::set_num_threads(1);  // parallelism comes from the compute pool
 
   metrics::Registry registry;
   metrics::register_process_metrics(registry);

@@ -1,8 +1,8 @@
-#include "api/compute.hpp"
-
 #include <gtest/gtest.h>
 
-namespace october::api {
+#include "core/workloads.hpp"
+
+namespace october {
 namespace {
 
 TEST(NthPrime, KnownValues) {
@@ -43,4 +43,4 @@ TEST(BurnCpu, StopsWhenAsked) {
 }
 
 }  // namespace
-}  // namespace october::api
+}  // namespace october

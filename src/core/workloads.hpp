@@ -1,10 +1,10 @@
 #pragma once
-// The CPU workloads behind /compute/* and /burn, free of HTTP so they can be tested directly.
+// The CPU workloads behind the api's /compute/* and /burn and the worker's tasks.
 #include <atomic>
 #include <cstdint>
 #include <string>
 
-namespace october::api {
+namespace october {
 
 // The n-th prime, 1-based (nth_prime(1) == 2). Single-threaded: the pool provides parallelism.
 std::uint64_t nth_prime(std::uint64_t n);
@@ -22,4 +22,4 @@ std::string sha256_chain(std::uint64_t iterations, std::uint64_t data_size_kb);
 // seconds the thread used.
 double burn_cpu(double seconds, const std::atomic<bool>* stop);
 
-}  // namespace october::api
+}  // namespace october
