@@ -10,6 +10,7 @@
 #include "core/build_info.hpp"
 #include "core/json_text.hpp"
 #include "core/log.hpp"
+#include "core/probes.hpp"
 #include "core/workloads.hpp"
 
 namespace october::api {
@@ -91,11 +92,6 @@ void add_api_options(config::Options& options, ApiConfig& config) {
 
 Api::Api(const ApiConfig& config, Runtime runtime) : config_(config), runtime_(std::move(runtime)) {
   auto& registry = runtime_.registry;
-  registry
-      .gauge("october_build_info", "Version and revision of the running build.",
-             {"version", "revision"})
-      .labels({std::string(build_info::version()), std::string(build_info::revision())})
-      .set(1);
   registry.callback("october_ready", "1 when /ready answers 200.", metrics::Type::gauge,
                     [this] { return is_ready() ? 1.0 : 0.0; });
   registry.callback("http_connections_open", "Open client connections.", metrics::Type::gauge,
@@ -126,10 +122,7 @@ void Api::healthz(const Responder& out) const {
     out.send(json_error(500, "unhealthy", "FAIL_HEALTHZ is set: liveness fails on purpose"));
     return;
   }
-  static const std::string ok = R"({"status":"ok"})";
-  Response response;
-  response.body = ok;
-  out.send(std::move(response));
+  out.send(http::liveness_response());
 }
 
 void Api::ready(const Responder& out) const {
@@ -141,25 +134,23 @@ void Api::ready(const Responder& out) const {
   } else if (!runtime_.redis.ok()) {
     reason = "redis unreachable: " + runtime_.redis.last_error();
   }
-  if (reason.empty()) {
-    out.send(json_response({{"ready", true}}));
-  } else {
-    out.send(json_response({{"ready", false}, {"error", "not_ready"}, {"detail", reason}}, 503));
-  }
+  out.send(http::readiness_response(reason));
 }
 
 void Api::root(const Responder& out) const {
-  out.send(json_response({{"service", "october-api"},
-                          {"version", build_info::version()},
-                          {"revision", build_info::revision()},
-                          {"hostname", host_name()},
-                          {"uptime_seconds", seconds_since(started_)},
-                          {"threads", thread_count()},
-                          {"connections", runtime_.open_connections()},
-                          {"compute_threads", runtime_.pool.threads()},
-                          {"compute_queue_depth", runtime_.pool.queued()},
-                          {"ready", is_ready()},
-                          {"fault_injection", fault_injection_.load()}}));
+  out.send(json_response(
+      {{"service", "october-api"},
+       {"version", build_info::version()},
+       {"revision", build_info::revision()},
+       {"hostname", host_name()},
+       {"uptime_seconds", seconds_since(started_)},
+       {"threads", thread_count()},
+       {"connections", runtime_.open_connections()},
+       {"requests_in_flight", static_cast<std::int64_t>(runtime_.requests_in_flight())},
+       {"compute_threads", runtime_.pool.threads()},
+       {"compute_queue_depth", runtime_.pool.queued()},
+       {"ready", is_ready()},
+       {"fault_injection", fault_injection_.load()}}));
 }
 
 void Api::offload(const Responder& out, std::function<Response()> job) {
@@ -281,10 +272,7 @@ void Api::add_routes(http::Router& router) {
   add(
       "GET", "/metrics", "Prometheus metrics", {},
       [this](Request&, const Params&, const Responder& out) {
-        Response response;
-        response.content_type = "text/plain; version=0.0.4; charset=utf-8";
-        response.body = runtime_.registry.expose();
-        out.send(std::move(response));
+        out.send(http::metrics_response(runtime_.registry));
       },
       true);
 

@@ -29,6 +29,7 @@ struct Runtime {
   const RedisHealth& redis;
   const std::atomic<bool>& draining;
   std::function<std::size_t()> open_connections;
+  std::function<double()> requests_in_flight;
 };
 
 class Api {

@@ -37,6 +37,7 @@ int main(int argc, char** argv) {
 
   metrics::Registry registry;
   metrics::register_process_metrics(registry);
+  metrics::register_build_info(registry);
   http::MetricsObserver observer(registry);
 
   auto compute_threads =
@@ -53,9 +54,11 @@ int main(int argc, char** argv) {
                         .pool = pool,
                         .redis = redis,
                         .draining = draining,
-                        .open_connections = [&server_ref] {
-                          return server_ref != nullptr ? server_ref->open_connections() : 0;
-                        }});
+                        .open_connections =
+                            [&server_ref] {
+                              return server_ref != nullptr ? server_ref->open_connections() : 0;
+                            },
+                        .requests_in_flight = [&observer] { return observer.in_flight(); }});
   api.add_routes(router);
 
   http::Server server(

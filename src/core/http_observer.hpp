@@ -14,6 +14,7 @@ class MetricsObserver final : public RequestObserver {
 
   // The bounded method label: the standard verbs, else "OTHER".
   static std::string_view method_label(std::string_view method);
+  [[nodiscard]] double in_flight() const { return in_flight_.value(); }
 
  private:
   metrics::Family<metrics::Counter>& requests_;

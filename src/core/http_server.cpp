@@ -281,7 +281,7 @@ void Session::close_gracefully() {
   beast::error_code ec;
   stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
   if (ec) return stream_.close();
-  stream_.expires_after(std::chrono::seconds(2));
+  stream_.expires_after(std::chrono::seconds(1));
   stream_.async_read_some(asio::buffer(discard_),
                           [self = shared_from_this()](beast::error_code read_ec, std::size_t) {
                             if (read_ec) return self->stream_.close();
@@ -368,11 +368,17 @@ void Server::stop_accepting() {
 
 void Server::close_connections() {
   impl_->closing = true;
-  std::lock_guard lock(impl_->sessions_mutex);
-  for (Session* session : impl_->sessions) {
-    if (auto alive = session->weak_from_this().lock()) {
-      asio::post(alive->executor(), [alive] { alive->close_if_idle(); });
+  // Collect under the lock, post outside it: the last reference to a session may be dropped
+  // here, and its destructor takes the same lock.
+  std::vector<std::shared_ptr<Session>> alive;
+  {
+    std::lock_guard lock(impl_->sessions_mutex);
+    for (Session* session : impl_->sessions) {
+      if (auto ref = session->weak_from_this().lock()) alive.push_back(std::move(ref));
     }
+  }
+  for (auto& session : alive) {
+    asio::post(session->executor(), [session] { session->close_if_idle(); });
   }
 }
 
