@@ -9,6 +9,8 @@
 #include <sstream>
 #include <string>
 
+#include "core/build_info.hpp"
+
 namespace october::metrics {
 
 namespace {
@@ -48,6 +50,14 @@ double resident_memory_bytes() {
   double resident = 0;
   if (!(in >> size >> resident)) return 0;
   return resident * page_size();
+}
+
+void register_build_info(Registry& registry) {
+  registry
+      .gauge("october_build_info", "Version and revision of the running build.",
+             {"version", "revision"})
+      .labels({std::string(build_info::version()), std::string(build_info::revision())})
+      .set(1);
 }
 
 void register_process_metrics(Registry& registry) {

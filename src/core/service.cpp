@@ -1,8 +1,10 @@
 #include "core/service.hpp"
 
+#include <arpa/inet.h>
 #include <pthread.h>
 #include <signal.h>
 
+#include <array>
 #include <cmath>
 
 #include "core/log.hpp"
@@ -12,7 +14,14 @@ namespace october {
 unsigned cores() { return std::max(1U, std::thread::hardware_concurrency()); }
 
 void add_common_options(config::Options& options, CommonConfig& config) {
-  options.add_string("HOST", &config.host, "address to listen on");
+  options.add_string("HOST", &config.host, "IPv4 or IPv6 address to listen on",
+                     [](const std::string& raw) {
+                       std::array<unsigned char, sizeof(in6_addr)> buf{};
+                       if (inet_pton(AF_INET, raw.c_str(), buf.data()) != 1 &&
+                           inet_pton(AF_INET6, raw.c_str(), buf.data()) != 1) {
+                         throw std::invalid_argument("'" + raw + "' is not an IP address");
+                       }
+                     });
   options.add_int("PORT", &config.port, 1, 65535, "TCP port of the HTTP listener");
   auto check_url = [](const std::string& raw) { redis::Url::parse(raw); };
   options.add_string("CELERY_BROKER_URL", &config.broker_url, "Redis URL of the task broker",
@@ -108,31 +117,51 @@ void block_shutdown_signals() {
   pthread_sigmask(SIG_BLOCK, &set, nullptr);
 }
 
-void run_until_signal(http::Server& server, std::atomic<bool>& draining,
-                      const CommonConfig& config) {
+namespace {
+sigset_t shutdown_signals() {
   sigset_t set;
   sigemptyset(&set);
   sigaddset(&set, SIGTERM);
   sigaddset(&set, SIGINT);
+  return set;
+}
+}  // namespace
+
+std::string wait_for_shutdown_signal() {
+  sigset_t set = shutdown_signals();
   int signal = 0;
   sigwait(&set, &signal);
-  draining = true;
-  log::info("shutdown requested", {{"signal", signal == SIGTERM ? "SIGTERM" : "SIGINT"},
-                                   {"drain_seconds", config.drain_seconds}});
-  // Kubernetes keeps routing to the pod until it sees readiness fail: keep serving meanwhile.
-  timespec drain{static_cast<time_t>(config.drain_seconds), 0};
-  if (config.drain_seconds > 0 && sigtimedwait(&set, nullptr, &drain) > 0) {
-    log::info("second signal: skipping the rest of the drain delay");
-  }
+  return signal == SIGTERM ? "SIGTERM" : "SIGINT";
+}
+
+bool interrupted_within(double seconds) {
+  if (seconds <= 0) return false;
+  sigset_t set = shutdown_signals();
+  auto whole = static_cast<time_t>(seconds);
+  timespec wait{whole, static_cast<long>((seconds - static_cast<double>(whole)) * 1e9)};
+  return sigtimedwait(&set, nullptr, &wait) > 0;
+}
+
+void stop_http(http::Server& server, std::chrono::seconds timeout) {
   server.stop_accepting();
   server.close_connections();
-  auto deadline =
-      std::chrono::steady_clock::now() + std::chrono::seconds(config.shutdown_timeout_seconds);
-  if (!server.wait_until_closed(deadline)) {
+  if (!server.wait_until_closed(std::chrono::steady_clock::now() + timeout)) {
     log::warn("shutdown timeout: closing connections still open",
               {{"open_connections", server.open_connections()}});
   }
   server.stop();
+}
+
+void run_until_signal(http::Server& server, std::atomic<bool>& draining,
+                      const CommonConfig& config) {
+  std::string signal = wait_for_shutdown_signal();
+  draining = true;
+  log::info("shutdown requested", {{"signal", signal}, {"drain_seconds", config.drain_seconds}});
+  // Kubernetes keeps routing to the pod until it sees readiness fail: keep serving meanwhile.
+  if (interrupted_within(static_cast<double>(config.drain_seconds))) {
+    log::info("second signal: skipping the rest of the drain delay");
+  }
+  stop_http(server, std::chrono::seconds(config.shutdown_timeout_seconds));
   log::info("stopped");
 }
 

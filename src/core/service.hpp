@@ -65,9 +65,16 @@ class RedisHealth {
 // run_until_signal is their only receiver. Call first thing in main.
 void block_shutdown_signals();
 
-// Waits for SIGTERM/SIGINT, then: draining=true (readiness fails) for drain_seconds while the
-// listener still serves (a second signal cuts this short), stops accepting, lets in-flight
-// requests finish until the shutdown timeout, and stops the server.
+// Blocks until SIGTERM or SIGINT arrives; returns its name.
+std::string wait_for_shutdown_signal();
+// Sleeps up to `seconds`; returns early (true) when another shutdown signal arrives.
+bool interrupted_within(double seconds);
+// Stops accepting, closes keep-alive connections after their current response, waits for the
+// others until the timeout, then stops the I/O threads.
+void stop_http(http::Server& server, std::chrono::seconds timeout);
+
+// The api's shutdown: waits for SIGTERM/SIGINT, sets draining (readiness fails) and keeps
+// serving for drain_seconds (a second signal cuts this short), then stop_http.
 void run_until_signal(http::Server& server, std::atomic<bool>& draining,
                       const CommonConfig& config);
 

@@ -1,0 +1,60 @@
+#pragma once
+// Celery's Redis transport and result backend, speaking the same keys as kombu so october and
+// Python Celery producers, workers and clients mix freely. One Broker per thread (it owns two
+// blocking connections).
+#include <chrono>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/celery_protocol.hpp"
+#include "core/redis.hpp"
+
+namespace october::celery {
+
+struct Delivery {
+  std::string queue_key;  // the list it came from
+  std::string raw;        // the envelope as received
+  std::string tag;        // delivery tag; empty when the message was dead-lettered on arrival
+};
+
+class Broker {
+ public:
+  Broker(const redis::Url& broker, const redis::Url& backend, std::chrono::milliseconds timeout);
+
+  // Producer side.
+  void publish(TaskMessage& message);
+  std::optional<std::string> result(std::string_view task_id);
+
+  // Consumer side. Pops the first waiting message of `keys` (highest priority first) and
+  // registers it in unacked/unacked_index in the same Lua script, so no crash can lose it.
+  // A message that is not a Celery envelope goes to `<queue>.dead` instead.
+  std::optional<Delivery> fetch(std::string_view queue, const std::vector<std::string>& keys);
+  // Blocks until `key` holds a message or the timeout passes, without taking anything.
+  void wait_for_message(const std::string& key, double timeout_seconds);
+  void store_result(std::string_view task_id, const std::string& record,
+                    std::int64_t expires_seconds);
+  void ack(const std::string& tag);
+  // Puts an unacked message back on a queue (if still unacked), atomically with its removal.
+  bool requeue(const std::string& tag, const std::string& envelope, const std::string& queue_key);
+  // Moves an unacked message to the dead-letter list with the reason.
+  void dead_letter(std::string_view queue, const std::string& tag, const std::string& raw,
+                   const std::string& reason);
+  // Publishes a retry (same id, retries+1, eta) and acks the original in one script.
+  void republish(const std::string& tag, const std::string& envelope, const std::string& queue_key);
+  // Restores messages unacked for longer than the visibility timeout, under Celery's mutex.
+  // Returns how many were restored.
+  int restore_expired(double visibility_timeout_seconds);
+  std::int64_t queue_length(const std::vector<std::string>& keys);
+
+  redis::Connection& broker_connection() { return broker_; }
+
+ private:
+  redis::Reply eval(redis::Connection& connection, const std::string& script,
+                    const std::vector<std::string>& keys, const std::vector<std::string>& args);
+
+  redis::Connection broker_;
+  redis::Connection backend_;
+};
+
+}  // namespace october::celery

@@ -1,0 +1,113 @@
+// october-worker: runs Celery tasks from Redis, with a small HTTP listener for probes and
+// metrics. SIGTERM: stop fetching, let running tasks finish within the shutdown timeout,
+// requeue the rest, exit 0.
+#include <cstdlib>
+#include <iostream>
+
+#include "core/build_info.hpp"
+#include "core/http_observer.hpp"
+#include "core/http_server.hpp"
+#include "core/log.hpp"
+#include "core/probes.hpp"
+#include "core/process_metrics.hpp"
+#include "core/router.hpp"
+#include "worker/worker.hpp"
+
+int main(int argc, char** argv) {
+  using namespace october;
+  block_shutdown_signals();
+
+  worker::WorkerConfig config;
+  config.common.port = 8001;
+  config::Options options("october-worker",
+                          "October's background-task worker, wire-compatible with Celery 5.");
+  worker::add_worker_options(options, config);
+  try {
+    // Read before any thread starts, so getenv's lack of thread safety cannot bite.
+    auto getenv = [](const char* name) {
+      return std::getenv(name);  // NOLINT(concurrency-mt-unsafe)
+    };
+    if (!options.parse(argc, argv, getenv)) {
+      std::cout << options.help_text();
+      return 0;
+    }
+  } catch (const config::ConfigError& e) {
+    std::cerr << "october-worker: " << e.what() << "\n";
+    return 2;
+  }
+
+  log::init(*log::parse_level(config.common.log_level));
+  metrics::Registry registry;
+  metrics::register_process_metrics(registry);
+  metrics::register_build_info(registry);
+  http::MetricsObserver observer(registry);
+  worker::Worker worker(config, registry);
+  std::atomic<bool> draining{false};
+
+  http::Router router;
+  auto route = [&router](const char* path, auto answer) {
+    router.add({.method = "GET",
+                .path = path,
+                .summary = path,
+                .handler = [answer](http::Request&, const http::Params&,
+                                    const http::Responder& out) { out.send(answer()); }});
+  };
+  route("/healthz", [] { return http::liveness_response(); });
+  auto ready = [&] {
+    std::string reason;
+    if (draining) {
+      reason = "shutting down: not taking tasks";
+    } else if (!worker.redis_ok()) {
+      reason = "redis unreachable: " + worker.redis_error();
+    }
+    return http::readiness_response(reason);
+  };
+  route("/ready", ready);
+  route("/readyz", ready);
+  route("/metrics", [&registry] { return http::metrics_response(registry); });
+
+  http::Server server(
+      server_options(config.common),
+      [&router](http::Request& request, const http::Responder& out) {
+        router.dispatch(request, out);
+      },
+      observer);
+  try {
+    server.start();
+  } catch (const std::exception& e) {
+    std::cerr << "october-worker: " << e.what() << "\n";
+    log::shutdown();
+    return 1;
+  }
+  worker.start();
+  log::info("worker started",
+            {{"host", config.common.host},
+             {"port", server.port()},
+             {"queues", config.queues},
+             {"version", build_info::version()},
+             {"revision", build_info::revision()},
+             {"broker", redis::Url::parse(config.common.broker_url).redacted()},
+             {"backend", redis::Url::parse(config.common.result_backend).redacted()}});
+
+  std::string signal = wait_for_shutdown_signal();
+  draining = true;
+  log::info("shutdown requested",
+            {{"signal", signal}, {"grace_seconds", config.common.shutdown_timeout_seconds}});
+  worker.stop_fetching();
+  auto deadline = std::chrono::steady_clock::now() +
+                  std::chrono::seconds(config.common.shutdown_timeout_seconds);
+  if (!worker.wait_idle(deadline) && !interrupted_within(0)) {
+    log::warn("grace period over with tasks still running; they are requeued");
+  }
+  bool clean = worker.stop();
+  stop_http(server, std::chrono::seconds(2));
+  log::info("stopped");
+  if (!clean) {
+    // A task body is still running on a thread that cannot be stopped: leave without
+    // destroying what it uses. Its message was requeued and no result of it will be stored.
+    log::shutdown();
+    std::_Exit(0);
+  }
+  log::shutdown();
+  return 0;
+}

@@ -1,0 +1,498 @@
+#include "worker/worker.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <sstream>
+
+#include "core/json_text.hpp"
+#include "core/log.hpp"
+#include "core/parse.hpp"
+
+namespace october::worker {
+
+namespace json = boost::json;
+using celery::Broker;
+using celery::Delivery;
+
+namespace {
+
+constexpr auto kRedisTimeout = std::chrono::milliseconds(2000);
+
+// "celery\x06\x166" → "celery"
+std::string queue_of(const std::string& key) { return key.substr(0, key.find("\x06\x16")); }
+
+std::string traceback_for(const std::string& task, const tasks::TaskError& error) {
+  return "Traceback (most recent call last):\n  File \"october-worker\", in " + task + "\n" +
+         error.type + ": " + error.what() + "\n";
+}
+
+}  // namespace
+
+std::vector<std::string> parse_queues(const std::string& text) {
+  std::vector<std::string> queues;
+  std::stringstream in(text);
+  for (std::string name; std::getline(in, name, ',');) {
+    name.erase(0, name.find_first_not_of(' '));
+    name.erase(name.find_last_not_of(' ') + 1);
+    if (name.empty()) continue;
+    for (char c : name) {
+      if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '_' || c == '-' ||
+            c == ':')) {
+        throw std::invalid_argument("queue name '" + name +
+                                    "' may only hold letters, digits and . _ - :");
+      }
+    }
+    queues.push_back(name);
+  }
+  if (queues.empty()) throw std::invalid_argument("at least one queue name is needed");
+  return queues;
+}
+
+void add_worker_options(config::Options& options, WorkerConfig& config) {
+  add_common_options(options, config.common);
+  options.add_int("CONCURRENCY", &config.concurrency, 0, 1024,
+                  "tasks run at once (threads); 0 means one per core");
+  options.add_string("QUEUES", &config.queues, "comma-separated queues to consume",
+                     [](const std::string& raw) { parse_queues(raw); });
+  options.add_double("VISIBILITY_TIMEOUT_SECONDS", &config.visibility_timeout_seconds, 1, 604800,
+                     "unacked messages older than this are restored to their queue");
+  options.add_int("RESULT_EXPIRES_SECONDS", &config.result_expires_seconds, 1, 31536000,
+                  "lifetime of stored task results");
+  options.add_double("TASK_TIME_LIMIT_SECONDS", &config.task_time_limit_seconds, 0, 86400,
+                     "default hard time limit per task; 0 means none");
+  options.add_double("TASK_SOFT_TIME_LIMIT_SECONDS", &config.task_soft_time_limit_seconds, 0, 86400,
+                     "default soft time limit per task; 0 means none");
+}
+
+Worker::Worker(const WorkerConfig& config, metrics::Registry& registry)
+    : config_(config),
+      queues_(parse_queues(config.queues)),
+      broker_url_(redis::Url::parse(config.common.broker_url)),
+      backend_url_(redis::Url::parse(config.common.result_backend)),
+      concurrency_(config.concurrency == 0 ? cores()
+                                           : static_cast<std::size_t>(config.concurrency)),
+      tasks_total_(registry.counter("celery_tasks_total", "Tasks finished, by task and state.",
+                                    {"task", "state"})),
+      durations_(registry.histogram("celery_task_duration_seconds", "Task run time.", {"task"},
+                                    {.001, .005, .01, .05, .1, .5, 1, 5, 10, 30, 60, 300})),
+      queue_length_(
+          registry.gauge("celery_queue_length", "Messages waiting, by queue.", {"queue"})),
+      restored_total_(registry
+                          .counter("celery_messages_restored_total",
+                                   "Unacked messages restored after the visibility timeout.")
+                          .get()),
+      dead_letters_total_(registry
+                              .counter("celery_messages_dead_lettered_total",
+                                       "Malformed messages moved to <queue>.dead.")
+                              .get()),
+      body_threads_(std::make_shared<std::atomic<int>>(0)) {
+  registry.callback("celery_tasks_in_flight", "Tasks taken and not yet finished.",
+                    metrics::Type::gauge, [this] {
+                      std::lock_guard lock(mutex_);
+                      return static_cast<double>(taken_);
+                    });
+  registry.callback("celery_tasks_scheduled", "ETA/countdown tasks held until due.",
+                    metrics::Type::gauge, [this] {
+                      std::lock_guard lock(mutex_);
+                      return static_cast<double>(scheduled_.size());
+                    });
+  registry.callback("celery_worker_concurrency", "Tasks this worker runs at once.",
+                    metrics::Type::gauge, [this] { return static_cast<double>(concurrency_); });
+  for (const auto& queue : queues_) queue_length_.labels({queue}).set(0);
+}
+
+Worker::~Worker() {
+  if (fetcher_.joinable() || !executors_.empty()) stop();
+}
+
+void Worker::start() {
+  fetcher_ = std::thread([this] { fetch_loop(); });
+  for (std::size_t i = 0; i < concurrency_; ++i)
+    executors_.emplace_back([this] { execute_loop(); });
+}
+
+std::string Worker::redis_error() const {
+  std::lock_guard lock(mutex_);
+  return redis_error_;
+}
+
+void Worker::set_redis(bool ok, const std::string& error) {
+  bool was = redis_ok_.exchange(ok);
+  if (was == ok) return;
+  {
+    std::lock_guard lock(mutex_);
+    redis_error_ = error;
+  }
+  if (ok) {
+    log::info("redis reachable", {{"broker", broker_url_.redacted()}});
+  } else {
+    log::warn("redis unreachable; retrying with backoff", {{"error", error}});
+  }
+}
+
+template <typename Action>
+bool Worker::with_redis(Action&& action) {
+  double backoff = 0.1;
+  for (;;) {
+    try {
+      action();
+      set_redis(true, "");
+      return true;
+    } catch (const redis::Error& e) {
+      set_redis(false, e.what());
+      std::unique_lock lock(mutex_);
+      if (changed_.wait_for(lock, std::chrono::duration<double>(backoff),
+                            [this] { return abandon_; })) {
+        return false;
+      }
+      backoff = std::min(backoff * 2, 5.0);
+    }
+  }
+}
+
+void Worker::fetch_loop() {
+  Broker broker(broker_url_, backend_url_, kRedisTimeout);
+  std::vector<std::vector<std::string>> keys;
+  for (const auto& queue : queues_) keys.push_back(celery::queue_keys(queue));
+  const double restore_every = std::clamp(config_.visibility_timeout_seconds / 4, 1.0, 60.0);
+  double next_restore = 0;
+  double next_gauge = 0;
+  double backoff = 0.1;
+  std::size_t turn = 0;
+  for (;;) {
+    {
+      std::unique_lock lock(mutex_);
+      const double now = celery::now_unix();
+      while (!scheduled_.empty() && scheduled_.begin()->first <= now && taken_ < concurrency_) {
+        runnable_.push_back(std::move(scheduled_.begin()->second));
+        scheduled_.erase(scheduled_.begin());
+        ++taken_;
+        changed_.notify_all();
+      }
+      if (!fetching_) break;
+      if (taken_ >= concurrency_) {
+        // Prefetch is one message per free thread: the rest stay in Redis for other workers.
+        changed_.wait_for(lock, std::chrono::milliseconds(200));
+        continue;
+      }
+    }
+    try {
+      const double now = celery::now_unix();
+      if (now >= next_restore) {
+        int restored = broker.restore_expired(config_.visibility_timeout_seconds);
+        if (restored > 0) {
+          restored_total_.inc(restored);
+          log::info("restored unacked messages past the visibility timeout", {{"count", restored}});
+        }
+        next_restore = now + restore_every;
+      }
+      if (now >= next_gauge) {
+        for (std::size_t i = 0; i < queues_.size(); ++i) {
+          queue_length_.labels({queues_[i]}).set(static_cast<double>(broker.queue_length(keys[i])));
+        }
+        next_gauge = now + 1;
+      }
+      std::optional<Delivery> delivery;
+      for (std::size_t i = 0; i < queues_.size() && !delivery; ++i) {
+        std::size_t q = (turn + i) % queues_.size();
+        delivery = broker.fetch(queues_[q], keys[q]);
+      }
+      ++turn;
+      set_redis(true, "");
+      backoff = 0.1;
+      if (!delivery) {
+        double wait = 0.5;
+        {
+          std::lock_guard lock(mutex_);
+          if (!scheduled_.empty()) {
+            wait = std::clamp(scheduled_.begin()->first - now, 0.01, 0.5);
+          }
+        }
+        broker.wait_for_message(keys[turn % keys.size()][0], wait);
+        continue;
+      }
+      const std::string queue = queue_of(delivery->queue_key);
+      if (delivery->tag.empty()) {
+        dead_letters_total_.inc();
+        log::warn("malformed message dead-lettered",
+                  {{"queue", queue}, {"dead_letter_list", celery::dead_letter_key(queue)}});
+        continue;
+      }
+      Job job{std::move(*delivery), {}};
+      try {
+        job.message = celery::decode_envelope(job.delivery.raw);
+      } catch (const celery::MalformedMessage& e) {
+        broker.dead_letter(queue, job.delivery.tag, job.delivery.raw, e.what());
+        dead_letters_total_.inc();
+        log::warn("malformed message dead-lettered",
+                  {{"queue", queue}, {"reason", e.what()}, {"tag", job.delivery.tag}});
+        continue;
+      }
+      double eta = 0;
+      if (job.message.eta) {
+        try {
+          eta = celery::parse_iso8601(*job.message.eta);
+        } catch (const std::invalid_argument& e) {
+          log::warn("unreadable eta; running now", {{"id", job.message.id}, {"error", e.what()}});
+        }
+      }
+      std::lock_guard lock(mutex_);
+      if (eta > celery::now_unix()) {
+        scheduled_.emplace(eta, std::move(job));
+      } else {
+        runnable_.push_back(std::move(job));
+        ++taken_;
+        changed_.notify_all();
+      }
+    } catch (const redis::Error& e) {
+      set_redis(false, e.what());
+      std::unique_lock lock(mutex_);
+      changed_.wait_for(lock, std::chrono::duration<double>(backoff),
+                        [this] { return !fetching_; });
+      backoff = std::min(backoff * 2, 5.0);
+    }
+  }
+  release_held(broker);
+}
+
+void Worker::release_held(Broker& broker) {
+  std::vector<Job> held;
+  {
+    std::lock_guard lock(mutex_);
+    for (auto& job : runnable_) held.push_back(std::move(job));
+    taken_ -= runnable_.size();
+    runnable_.clear();
+    for (auto& [eta, job] : scheduled_) held.push_back(std::move(job));
+    scheduled_.clear();
+  }
+  for (const auto& job : held) {
+    try {
+      broker.requeue(job.delivery.tag, celery::mark_redelivered(job.delivery.raw),
+                     job.delivery.queue_key);
+    } catch (const redis::Error& e) {
+      // Still registered as unacked: any worker restores it after the visibility timeout.
+      log::warn("could not requeue a held message",
+                {{"tag", job.delivery.tag}, {"error", e.what()}});
+    }
+  }
+  if (!held.empty()) log::info("requeued messages not started", {{"count", held.size()}});
+}
+
+void Worker::execute_loop() {
+  Broker broker(broker_url_, backend_url_, kRedisTimeout);
+  for (;;) {
+    Job job;
+    {
+      std::unique_lock lock(mutex_);
+      changed_.wait(lock, [this] { return !runnable_.empty() || !fetching_; });
+      if (!fetching_) return;  // what is still queued is requeued by the fetcher
+      job = std::move(runnable_.front());
+      runnable_.pop_front();
+      running_.emplace(job.delivery.tag, job);
+    }
+    process(broker, job);
+    {
+      std::lock_guard lock(mutex_);
+      running_.erase(job.delivery.tag);
+      contexts_.erase(job.delivery.tag);
+      --taken_;
+    }
+    changed_.notify_all();
+  }
+}
+
+json::value Worker::run_body(const tasks::TaskSpec& spec, const std::vector<json::value>& args,
+                             const celery::TaskMessage& message,
+                             const std::shared_ptr<tasks::Context>& context) {
+  const double hard = message.hard_time_limit.value_or(config_.task_time_limit_seconds);
+  const double soft = message.soft_time_limit.value_or(config_.task_soft_time_limit_seconds);
+  if (hard <= 0 && soft <= 0) return spec.run(args, *context);
+
+  // With a limit, the body runs on its own thread so the worker can stop waiting for it:
+  // a thread cannot be killed, but its result can be abandoned at the hard limit.
+  struct Outcome {
+    std::mutex mutex;
+    std::condition_variable done_signal;
+    bool done = false;
+    json::value value;
+    std::exception_ptr error;
+  };
+  auto outcome = std::make_shared<Outcome>();
+  auto body_threads = body_threads_;
+  ++*body_threads;
+  std::thread([outcome, body_threads, &spec, args, context] {
+    json::value value;
+    std::exception_ptr error;
+    try {
+      value = spec.run(args, *context);
+    } catch (...) {
+      error = std::current_exception();
+    }
+    {
+      std::lock_guard lock(outcome->mutex);
+      outcome->value = std::move(value);
+      outcome->error = error;
+      outcome->done = true;
+    }
+    outcome->done_signal.notify_all();
+    --*body_threads;
+  }).detach();
+
+  const auto started = std::chrono::steady_clock::now();
+  auto finished = [&] { return outcome->done; };
+  std::unique_lock lock(outcome->mutex);
+  if (soft > 0 && (hard <= 0 || soft < hard) &&
+      !outcome->done_signal.wait_for(lock, std::chrono::duration<double>(soft), finished)) {
+    context->cancel();
+  }
+  if (hard > 0) {
+    if (!outcome->done_signal.wait_until(
+            lock,
+            started + std::chrono::duration_cast<std::chrono::nanoseconds>(
+                          std::chrono::duration<double>(hard)),
+            finished)) {
+      throw tasks::TaskError("TimeLimitExceeded", "celery.exceptions",
+                             "TimeLimitExceeded(" + format_double(hard) + ")");
+    }
+  } else {
+    outcome->done_signal.wait(lock, finished);
+  }
+  if (outcome->error) std::rethrow_exception(outcome->error);
+  return outcome->value;
+}
+
+void Worker::process(Broker& broker, Job& job) {
+  const celery::TaskMessage& message = job.message;
+  const auto started = std::chrono::steady_clock::now();
+  const tasks::TaskSpec* spec = tasks::find(message.task);
+  const std::string label = spec != nullptr ? spec->name : "unknown";
+  std::string state;
+  std::string record;
+  std::string retry_envelope;
+
+  double expires = 0;
+  if (message.expires) {
+    try {
+      expires = celery::parse_iso8601(*message.expires);
+    } catch (const std::invalid_argument&) {
+      expires = 0;
+    }
+  }
+  if (expires > 0 && expires < celery::now_unix()) {
+    state = "REVOKED";
+    record = celery::failure_record(message.id, state, "TaskRevokedError", "celery.exceptions",
+                                    "expired", "");
+  } else if (spec == nullptr) {
+    state = "FAILURE";
+    tasks::TaskError error("NotRegistered", "celery.exceptions", message.task);
+    record = celery::failure_record(message.id, state, error.type, error.module, message.task,
+                                    traceback_for(message.task, error));
+    log::warn("received unregistered task", {{"task", message.task}, {"id", message.id}});
+  } else {
+    auto context = std::make_shared<tasks::Context>(message.retries);
+    {
+      std::lock_guard lock(mutex_);
+      contexts_[job.delivery.tag] = context;
+    }
+    try {
+      auto args = tasks::bind(*spec, message.args, message.kwargs);
+      json::value value = run_body(*spec, args, message, context);
+      state = "SUCCESS";
+      record = celery::success_record(message.id, value);
+    } catch (const tasks::TaskError& error) {
+      state = "FAILURE";
+      record = celery::failure_record(message.id, state, error.type, error.module, error.what(),
+                                      traceback_for(message.task, error));
+    } catch (const tasks::Retry& retry) {
+      state = "RETRY";
+      std::string why = "Retry in " + format_double(retry.countdown) + "s: " + retry.reason;
+      record = celery::failure_record(message.id, state, "Retry", "celery.exceptions", why, "");
+      celery::TaskMessage next = message;
+      next.retries = message.retries + 1;
+      next.eta = celery::format_iso8601(celery::now_unix() + retry.countdown, true);
+      next.delivery_tag.clear();
+      next.redelivered = false;
+      retry_envelope = celery::encode_envelope(next);
+    } catch (const std::exception& error) {
+      state = "FAILURE";
+      tasks::TaskError wrapped("RuntimeError", "builtins", error.what());
+      record = celery::failure_record(message.id, state, wrapped.type, wrapped.module, error.what(),
+                                      traceback_for(message.task, wrapped));
+    }
+  }
+  {
+    std::lock_guard lock(mutex_);
+    if (abandon_) return;  // shutting down: the message was requeued, store nothing
+  }
+  const bool store = !(message.ignore_result && state == "SUCCESS");
+  const std::string queue_key = celery::queue_key(message.routing_key, message.priority);
+  bool stored = with_redis([&] {
+    if (store) broker.store_result(message.id, record, config_.result_expires_seconds);
+    if (!retry_envelope.empty()) {
+      broker.republish(job.delivery.tag, retry_envelope, queue_key);
+    } else {
+      broker.ack(job.delivery.tag);
+    }
+  });
+  if (!stored) return;
+  const double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  tasks_total_.labels({label, state}).inc();
+  durations_.labels({label}).observe(seconds);
+  if (log::enabled(log::Level::info)) {
+    log::info("task finished", {{"task", message.task},
+                                {"id", message.id},
+                                {"state", state},
+                                {"retries", message.retries},
+                                {"duration_ms", seconds * 1000}});
+  }
+}
+
+void Worker::stop_fetching() {
+  {
+    std::lock_guard lock(mutex_);
+    fetching_ = false;
+  }
+  changed_.notify_all();
+  if (fetcher_.joinable()) fetcher_.join();
+}
+
+bool Worker::wait_idle(std::chrono::steady_clock::time_point deadline) {
+  std::unique_lock lock(mutex_);
+  return changed_.wait_until(lock, deadline, [this] { return running_.empty(); });
+}
+
+bool Worker::stop() {
+  stop_fetching();
+  std::vector<Delivery> unfinished;
+  {
+    std::lock_guard lock(mutex_);
+    abandon_ = true;
+    for (auto& [tag, context] : contexts_) context->cancel();
+    for (auto& [tag, job] : running_) unfinished.push_back(job.delivery);
+  }
+  changed_.notify_all();
+  if (!unfinished.empty()) {
+    try {
+      Broker broker(broker_url_, backend_url_, kRedisTimeout);
+      for (const auto& delivery : unfinished) {
+        broker.requeue(delivery.tag, celery::mark_redelivered(delivery.raw), delivery.queue_key);
+      }
+      log::info("requeued unfinished tasks", {{"count", unfinished.size()}});
+    } catch (const redis::Error& e) {
+      log::warn("could not requeue unfinished tasks; they return after the visibility timeout",
+                {{"error", e.what()}});
+    }
+  }
+  bool idle = wait_idle(std::chrono::steady_clock::now() + std::chrono::seconds(2));
+  if (!idle) {
+    for (auto& executor : executors_) executor.detach();
+    executors_.clear();
+    return false;
+  }
+  for (auto& executor : executors_) executor.join();
+  executors_.clear();
+  return *body_threads_ == 0;
+}
+
+}  // namespace october::worker

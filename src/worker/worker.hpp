@@ -1,0 +1,106 @@
+#pragma once
+// october-worker's engine: fetches Celery messages with late acknowledgement, runs them on a
+// fixed set of threads, stores results as Celery does, and restores messages whose worker died.
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <set>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "core/broker.hpp"
+#include "core/metrics.hpp"
+#include "core/service.hpp"
+#include "core/tasks.hpp"
+
+namespace october::worker {
+
+struct WorkerConfig {
+  CommonConfig common;
+  std::int64_t concurrency = 0;  // 0: one per core
+  std::string queues = "celery";
+  double visibility_timeout_seconds = 3600;
+  std::int64_t result_expires_seconds = 86400;
+  double task_time_limit_seconds = 0;       // 0: none unless the message sets one
+  double task_soft_time_limit_seconds = 0;  // 0: none unless the message sets one
+};
+
+void add_worker_options(config::Options& options, WorkerConfig& config);
+std::vector<std::string> parse_queues(const std::string& text);
+
+class Worker {
+ public:
+  Worker(const WorkerConfig& config, metrics::Registry& registry);
+  ~Worker();
+  Worker(const Worker&) = delete;
+  Worker& operator=(const Worker&) = delete;
+
+  void start();
+  // Stops taking messages; held (ETA) and not yet started ones go back to their queues.
+  void stop_fetching();
+  // True once no task is running; false if the deadline passed first.
+  bool wait_idle(std::chrono::steady_clock::time_point deadline);
+  // Gives up on running tasks: their messages go back to the queue now (no result is stored
+  // for them), and the threads are joined. False when a task body could not be stopped and
+  // its thread is still running (the caller should exit the process).
+  bool stop();
+
+  [[nodiscard]] bool redis_ok() const { return redis_ok_.load(); }
+  [[nodiscard]] std::string redis_error() const;
+
+ private:
+  struct Job {
+    celery::Delivery delivery;
+    celery::TaskMessage message;
+  };
+
+  void fetch_loop();
+  void execute_loop();
+  void process(celery::Broker& broker, Job& job);
+  boost::json::value run_body(const tasks::TaskSpec& spec,
+                              const std::vector<boost::json::value>& args,
+                              const celery::TaskMessage& message,
+                              const std::shared_ptr<tasks::Context>& context);
+  void release_held(celery::Broker& broker);
+  void set_redis(bool ok, const std::string& error);
+  // Retries `action` through Redis outages until it works or the worker gives up.
+  template <typename Action>
+  bool with_redis(Action&& action);
+
+  WorkerConfig config_;
+  std::vector<std::string> queues_;
+  redis::Url broker_url_;
+  redis::Url backend_url_;
+  std::size_t concurrency_;
+
+  mutable std::mutex mutex_;
+  std::condition_variable changed_;
+  std::deque<Job> runnable_;
+  std::multimap<double, Job> scheduled_;  // by ETA
+  std::map<std::string, Job> running_;    // by delivery tag
+  std::map<std::string, std::shared_ptr<tasks::Context>> contexts_;
+  std::size_t taken_ = 0;  // runnable + running: bounded by concurrency
+  bool fetching_ = true;
+  bool abandon_ = false;
+  std::string redis_error_;
+  std::atomic<bool> redis_ok_{false};
+
+  metrics::Family<metrics::Counter>& tasks_total_;
+  metrics::Family<metrics::Histogram>& durations_;
+  metrics::Family<metrics::Gauge>& queue_length_;
+  metrics::Counter& restored_total_;
+  metrics::Counter& dead_letters_total_;
+  // Task bodies running on their own (time-limited) threads; shared with those threads.
+  std::shared_ptr<std::atomic<int>> body_threads_;
+
+  std::thread fetcher_;
+  std::vector<std::thread> executors_;
+};
+
+}  // namespace october::worker
