@@ -4,6 +4,7 @@
 #include <iostream>
 
 #include "api/api.hpp"
+#include "api/task_endpoints.hpp"
 #include "core/build_info.hpp"
 #include "core/http_observer.hpp"
 #include "core/http_server.hpp"
@@ -59,7 +60,11 @@ int main(int argc, char** argv) {
                               return server_ref != nullptr ? server_ref->open_connections() : 0;
                             },
                         .requests_in_flight = [&observer] { return observer.in_flight(); }});
-  api.add_routes(router);
+  // Task submission waits on Redis, so it has threads of its own, away from the compute pool.
+  ComputePool broker_pool(4, 1024);
+  api::TaskEndpoints task_endpoints(config.common, broker_pool, redis, registry);
+  task_endpoints.add_routes(router);
+  api.add_routes(router);  // last: it documents every route added before it
 
   http::Server server(
       server_options(config.common),
@@ -85,6 +90,7 @@ int main(int argc, char** argv) {
 
   run_until_signal(server, draining, config.common);
   pool.shutdown();
+  broker_pool.shutdown();
   server_ref = nullptr;
   log::shutdown();
   return 0;

@@ -396,17 +396,14 @@ std::string success_record(std::string_view task_id, const json::value& result) 
 
 std::string failure_record(std::string_view task_id, std::string_view state,
                            std::string_view exc_type, std::string_view exc_module,
-                           std::string_view message, std::string_view traceback) {
-  return to_json(
-      json::object{{"status", state},
-                   {"result",
-                    {{"exc_type", exc_type},
-                     {"exc_message", json::array{json::string(message)}},
-                     {"exc_module", exc_module}}},
-                   {"traceback", traceback.empty() ? json::value(nullptr) : json::value(traceback)},
-                   {"children", json::array{}},
-                   {"date_done", format_iso8601(now_unix(), false)},
-                   {"task_id", task_id}});
+                           const json::array& exc_args, std::string_view traceback) {
+  return to_json(json::object{
+      {"status", state},
+      {"result", {{"exc_type", exc_type}, {"exc_message", exc_args}, {"exc_module", exc_module}}},
+      {"traceback", traceback.empty() ? json::value(nullptr) : json::value(traceback)},
+      {"children", json::array{}},
+      {"date_done", format_iso8601(now_unix(), false)},
+      {"task_id", task_id}});
 }
 
 }  // namespace october::celery

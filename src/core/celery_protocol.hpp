@@ -78,8 +78,9 @@ std::string python_repr(const boost::json::value& value, bool as_tuple = false);
 
 // Result-backend records, exactly as Celery's Redis backend writes them.
 std::string success_record(std::string_view task_id, const boost::json::value& result);
+// `exc_args` is the exception's args: Python re-raises exc_type(*exc_args).
 std::string failure_record(std::string_view task_id, std::string_view state,
                            std::string_view exc_type, std::string_view exc_module,
-                           std::string_view message, std::string_view traceback);
+                           const boost::json::array& exc_args, std::string_view traceback);
 
 }  // namespace october::celery

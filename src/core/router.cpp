@@ -23,6 +23,9 @@ std::string ParamSpec::allowed() const {
       return "an integer between " + format_double(min) + " and " + format_double(max);
     case Kind::number:
       return "a number between " + format_double(min) + " and " + format_double(max);
+    case Kind::identifier:
+      return format_double(min) + " to " + format_double(max) +
+             " characters of letters, digits, '_' and '-'";
     case Kind::choice: {
       std::string out = "one of ";
       for (std::size_t i = 0; i < choices.size(); ++i) out += (i ? ", " : "") + choices[i];
@@ -94,6 +97,16 @@ std::optional<double> check_value(const ParamSpec& spec, const std::string& raw)
       auto value = parse_double(raw);
       if (!value || *value < spec.min || *value > spec.max) return std::nullopt;
       return *value;
+    }
+    case ParamSpec::Kind::identifier: {
+      auto size = static_cast<double>(raw.size());
+      if (size < spec.min || size > spec.max) return std::nullopt;
+      for (char c : raw) {
+        if (!std::isalnum(static_cast<unsigned char>(c)) && c != '_' && c != '-') {
+          return std::nullopt;
+        }
+      }
+      return 0.0;
     }
     case ParamSpec::Kind::choice:
       for (const auto& choice : spec.choices) {
@@ -249,6 +262,12 @@ std::string openapi_document(const Router& router, std::string_view title,
         case ParamSpec::Kind::number:
           schema = {{"type", "number"}, {"minimum", spec.min}, {"maximum", spec.max}};
           break;
+        case ParamSpec::Kind::identifier:
+          schema = {{"type", "string"},
+                    {"minLength", spec.min},
+                    {"maxLength", spec.max},
+                    {"pattern", "^[A-Za-z0-9_-]+$"}};
+          break;
         case ParamSpec::Kind::choice: {
           json::array choices;
           for (const auto& c : spec.choices) choices.emplace_back(c);
@@ -257,7 +276,7 @@ std::string openapi_document(const Router& router, std::string_view title,
         }
       }
       if (spec.default_value) {
-        if (spec.kind == ParamSpec::Kind::choice) {
+        if (spec.kind == ParamSpec::Kind::choice || spec.kind == ParamSpec::Kind::identifier) {
           schema["default"] = *spec.default_value;
         } else {
           schema["default"] = *parse_double(*spec.default_value);

@@ -16,7 +16,8 @@
 namespace october::http {
 
 struct ParamSpec {
-  enum class Kind { integer, number, choice };
+  // identifier: min..max characters of A-Z a-z 0-9 _ - (task ids and the like)
+  enum class Kind { integer, number, choice, identifier };
   std::string name;
   Kind kind = Kind::integer;
   double min = 0;

@@ -12,7 +12,7 @@ namespace json = boost::json;
 TaskError type_error(const std::string& message) { return {"TypeError", "builtins", message}; }
 TaskError value_error(const std::string& message) { return {"ValueError", "builtins", message}; }
 TaskError soft_time_limit_exceeded() {
-  return {"SoftTimeLimitExceeded", "celery.exceptions", "SoftTimeLimitExceeded()"};
+  return {"SoftTimeLimitExceeded", "celery.exceptions", "SoftTimeLimitExceeded()", json::array{}};
 }
 
 void Context::cancel() {

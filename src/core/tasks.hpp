@@ -17,10 +17,16 @@
 namespace october::tasks {
 
 struct TaskError : std::runtime_error {
-  TaskError(std::string type, std::string module, const std::string& message)
-      : std::runtime_error(message), type(std::move(type)), module(std::move(module)) {}
+  // `args` are the Python exception's args (exc_message); by default (message,).
+  TaskError(std::string type, std::string module, const std::string& message,
+            std::optional<boost::json::array> args = std::nullopt)
+      : std::runtime_error(message),
+        type(std::move(type)),
+        module(std::move(module)),
+        args(args ? std::move(*args) : boost::json::array{boost::json::string(message)}) {}
   std::string type;
   std::string module;
+  boost::json::array args;
 };
 
 TaskError type_error(const std::string& message);

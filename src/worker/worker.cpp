@@ -352,7 +352,7 @@ json::value Worker::run_body(const tasks::TaskSpec& spec, const std::vector<json
                           std::chrono::duration<double>(hard)),
             finished)) {
       throw tasks::TaskError("TimeLimitExceeded", "celery.exceptions",
-                             "TimeLimitExceeded(" + format_double(hard) + ")");
+                             "TimeLimitExceeded(" + format_double(hard) + ")", json::array{hard});
     }
   } else {
     outcome->done_signal.wait(lock, finished);
@@ -381,11 +381,11 @@ void Worker::process(Broker& broker, Job& job) {
   if (expires > 0 && expires < celery::now_unix()) {
     state = "REVOKED";
     record = celery::failure_record(message.id, state, "TaskRevokedError", "celery.exceptions",
-                                    "expired", "");
+                                    json::array{"expired"}, "");
   } else if (spec == nullptr) {
     state = "FAILURE";
     tasks::TaskError error("NotRegistered", "celery.exceptions", message.task);
-    record = celery::failure_record(message.id, state, error.type, error.module, message.task,
+    record = celery::failure_record(message.id, state, error.type, error.module, error.args,
                                     traceback_for(message.task, error));
     log::warn("received unregistered task", {{"task", message.task}, {"id", message.id}});
   } else {
@@ -401,12 +401,13 @@ void Worker::process(Broker& broker, Job& job) {
       record = celery::success_record(message.id, value);
     } catch (const tasks::TaskError& error) {
       state = "FAILURE";
-      record = celery::failure_record(message.id, state, error.type, error.module, error.what(),
+      record = celery::failure_record(message.id, state, error.type, error.module, error.args,
                                       traceback_for(message.task, error));
     } catch (const tasks::Retry& retry) {
       state = "RETRY";
       std::string why = "Retry in " + format_double(retry.countdown) + "s: " + retry.reason;
-      record = celery::failure_record(message.id, state, "Retry", "celery.exceptions", why, "");
+      record = celery::failure_record(message.id, state, "Retry", "celery.exceptions",
+                                      json::array{json::string(why)}, "");
       celery::TaskMessage next = message;
       next.retries = message.retries + 1;
       next.eta = celery::format_iso8601(celery::now_unix() + retry.countdown, true);
@@ -416,7 +417,7 @@ void Worker::process(Broker& broker, Job& job) {
     } catch (const std::exception& error) {
       state = "FAILURE";
       tasks::TaskError wrapped("RuntimeError", "builtins", error.what());
-      record = celery::failure_record(message.id, state, wrapped.type, wrapped.module, error.what(),
+      record = celery::failure_record(message.id, state, wrapped.type, wrapped.module, wrapped.args,
                                       traceback_for(message.task, wrapped));
     }
   }

@@ -134,7 +134,8 @@ TEST(Celery, ResultRecords) {
   EXPECT_TRUE(ok.at("traceback").is_null());
   EXPECT_EQ(ok.at("task_id").as_string(), "id1");
   EXPECT_TRUE(ok.at("children").as_array().empty());
-  auto failed = json::parse(failure_record("id2", "FAILURE", "ValueError", "builtins", "bad", "tb"))
+  auto failed = json::parse(failure_record("id2", "FAILURE", "ValueError", "builtins",
+                                           json::array{"bad"}, "tb"))
                     .as_object();
   EXPECT_EQ(failed.at("result").at("exc_type").as_string(), "ValueError");
   EXPECT_EQ(failed.at("result").at("exc_message"), (json::array{"bad"}));

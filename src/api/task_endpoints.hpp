@@ -1,0 +1,32 @@
+#pragma once
+// POST /tasks and GET /tasks/{id}: submit Celery tasks and read their results. Redis calls
+// block, so they run on their own small pool, never on the I/O threads.
+#include "core/compute_pool.hpp"
+#include "core/metrics.hpp"
+#include "core/redis.hpp"
+#include "core/router.hpp"
+#include "core/service.hpp"
+
+namespace october::api {
+
+class TaskEndpoints {
+ public:
+  TaskEndpoints(const CommonConfig& config, ComputePool& broker_pool, const RedisHealth& redis,
+                metrics::Registry& registry);
+  void add_routes(http::Router& router);
+
+ private:
+  void submit(const http::Request& request, const http::Responder& out);
+  void status(const std::string& task_id, const http::Responder& out);
+  // Runs `call` on the broker pool with this thread's Broker; 503 when Redis fails.
+  template <typename Call>
+  void with_broker(const http::Responder& out, Call call);
+
+  redis::Url broker_url_;
+  redis::Url backend_url_;
+  ComputePool& pool_;
+  const RedisHealth& redis_;
+  metrics::Family<metrics::Counter>& submitted_;
+};
+
+}  // namespace october::api
