@@ -23,7 +23,7 @@ run: build ## Start redis-server and october-api on loopback; Ctrl-C stops every
 	@OCTOBER_BIN_DIR=$(BUILD_DIR)/bin bash scripts/run-local.sh
 
 test: build ## Run every test (unit and black-box) through ctest
-	@ctest --test-dir $(BUILD_DIR) --output-on-failure -j $(JOBS)
+	@ctest --preset $(PRESET) -j $(JOBS)
 
 test-asan: ## Run the suite under AddressSanitizer + UndefinedBehaviorSanitizer
 	@$(MAKE) --no-print-directory test PRESET=asan

@@ -11,30 +11,11 @@
 #include "core/log.hpp"
 #include "core/process_metrics.hpp"
 
-int main(int argc, char** argv) {
+namespace {
+
+// Everything that runs threads lives in here, so it has all stopped before the logger does.
+int serve(const october::api::ApiConfig& config) {
   using namespace october;
-  block_shutdown_signals();
-
-  api::ApiConfig config;
-  config.common.port = 8000;
-  config::Options options("october-api",
-                          "October's HTTP service: probes, metrics, compute and fault drills.");
-  api::add_api_options(options, config);
-  try {
-    // Read before any thread starts, so getenv's lack of thread safety cannot bite.
-    auto getenv = [](const char* name) {
-      return std::getenv(name);  // NOLINT(concurrency-mt-unsafe)
-    };
-    if (!options.parse(argc, argv, getenv)) {
-      std::cout << options.help_text();
-      return 0;
-    }
-  } catch (const config::ConfigError& e) {
-    std::cerr << "october-api: " << e.what() << "\n";
-    return 2;
-  }
-
-  log::init(*log::parse_level(config.common.log_level));
 
   metrics::Registry registry;
   metrics::register_process_metrics(registry);
@@ -77,7 +58,6 @@ int main(int argc, char** argv) {
     server.start();
   } catch (const std::exception& e) {
     std::cerr << "october-api: " << e.what() << "\n";
-    log::shutdown();
     return 1;
   }
   log::info("listening", {{"host", config.common.host},
@@ -92,6 +72,36 @@ int main(int argc, char** argv) {
   pool.shutdown();
   broker_pool.shutdown();
   server_ref = nullptr;
-  log::shutdown();
   return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  using namespace october;
+  block_shutdown_signals();
+
+  api::ApiConfig config;
+  config.common.port = 8000;
+  config::Options options("october-api",
+                          "October's HTTP service: probes, metrics, compute and fault drills.");
+  api::add_api_options(options, config);
+  try {
+    // Read before any thread starts, so getenv's lack of thread safety cannot bite.
+    auto getenv = [](const char* name) {
+      return std::getenv(name);  // NOLINT(concurrency-mt-unsafe)
+    };
+    if (!options.parse(argc, argv, getenv)) {
+      std::cout << options.help_text();
+      return 0;
+    }
+  } catch (const config::ConfigError& e) {
+    std::cerr << "october-api: " << e.what() << "\n";
+    return 2;
+  }
+
+  log::init(*log::parse_level(config.common.log_level));
+  int status = serve(config);
+  log::shutdown();
+  return status;
 }

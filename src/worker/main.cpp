@@ -13,30 +13,11 @@
 #include "core/router.hpp"
 #include "worker/worker.hpp"
 
-int main(int argc, char** argv) {
+namespace {
+
+// Everything that runs threads lives in here, so it has all stopped before the logger does.
+int serve(const october::worker::WorkerConfig& config) {
   using namespace october;
-  block_shutdown_signals();
-
-  worker::WorkerConfig config;
-  config.common.port = 8001;
-  config::Options options("october-worker",
-                          "October's background-task worker, wire-compatible with Celery 5.");
-  worker::add_worker_options(options, config);
-  try {
-    // Read before any thread starts, so getenv's lack of thread safety cannot bite.
-    auto getenv = [](const char* name) {
-      return std::getenv(name);  // NOLINT(concurrency-mt-unsafe)
-    };
-    if (!options.parse(argc, argv, getenv)) {
-      std::cout << options.help_text();
-      return 0;
-    }
-  } catch (const config::ConfigError& e) {
-    std::cerr << "october-worker: " << e.what() << "\n";
-    return 2;
-  }
-
-  log::init(*log::parse_level(config.common.log_level));
   metrics::Registry registry;
   metrics::register_process_metrics(registry);
   metrics::register_build_info(registry);
@@ -76,7 +57,6 @@ int main(int argc, char** argv) {
     server.start();
   } catch (const std::exception& e) {
     std::cerr << "october-worker: " << e.what() << "\n";
-    log::shutdown();
     return 1;
   }
   worker.start();
@@ -108,6 +88,36 @@ int main(int argc, char** argv) {
     log::shutdown();
     std::_Exit(0);
   }
-  log::shutdown();
   return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  using namespace october;
+  block_shutdown_signals();
+
+  worker::WorkerConfig config;
+  config.common.port = 8001;
+  config::Options options("october-worker",
+                          "October's background-task worker, wire-compatible with Celery 5.");
+  worker::add_worker_options(options, config);
+  try {
+    // Read before any thread starts, so getenv's lack of thread safety cannot bite.
+    auto getenv = [](const char* name) {
+      return std::getenv(name);  // NOLINT(concurrency-mt-unsafe)
+    };
+    if (!options.parse(argc, argv, getenv)) {
+      std::cout << options.help_text();
+      return 0;
+    }
+  } catch (const config::ConfigError& e) {
+    std::cerr << "october-worker: " << e.what() << "\n";
+    return 2;
+  }
+
+  log::init(*log::parse_level(config.common.log_level));
+  int status = serve(config);
+  log::shutdown();
+  return status;
 }
