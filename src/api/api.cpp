@@ -154,21 +154,24 @@ void Api::root(const Responder& out) const {
 }
 
 void Api::offload(const Responder& out, std::function<Response()> job) {
-  bool accepted = runtime_.pool.try_submit([out, job = std::move(job)] {
-    try {
-      out.send(job());
-    } catch (const std::exception& e) {
-      log::error("compute job failed", {{"error", e.what()}});
-      out.send(json_error(500, "internal_error", "the computation failed unexpectedly"));
-    }
-  });
+  auto response = std::make_shared<Response>();
+  bool accepted = runtime_.pool.try_submit(
+      [response, job = std::move(job)] {
+        try {
+          *response = job();
+        } catch (const std::exception& e) {
+          log::error("compute job failed", {{"error", e.what()}});
+          *response = json_error(500, "internal_error", "the computation failed unexpectedly");
+        }
+      },
+      [out, response] { out.send(std::move(*response)); });
   if (!accepted) {
-    auto response = json_error(
+    auto refused = json_error(
         503, "overloaded",
         "the compute pool is full (" + std::to_string(runtime_.pool.threads()) + " threads busy, " +
             std::to_string(runtime_.pool.queue_capacity()) + " queued); retry later");
-    response.headers.emplace_back("Retry-After", "1");
-    out.send(std::move(response));
+    refused.headers.emplace_back("Retry-After", "1");
+    out.send(std::move(refused));
   }
 }
 
@@ -195,26 +198,31 @@ void Api::memory_allocate(const Params& params, const Responder& out) {
   }
   // Touching the pages costs CPU, so it runs on the pool; the hold is a timer on the I/O thread.
   auto release = [this, bytes] { memory_held_bytes_.fetch_sub(bytes); };
-  bool accepted = runtime_.pool.try_submit([out, bytes, hold, size_mb, release] {
-    std::shared_ptr<char[]> block(new (std::nothrow) char[static_cast<std::size_t>(bytes)]);
-    if (!block) {
-      release();
-      auto response =
-          json_error(503, "out_of_memory", "could not allocate " + std::to_string(size_mb) + " MB");
-      response.headers.emplace_back("Retry-After", "1");
-      out.send(std::move(response));
-      return;
-    }
-    const long page = sysconf(_SC_PAGESIZE);
-    for (std::int64_t offset = 0; offset < bytes; offset += page) block[offset] = 1;
-    out.after(std::chrono::duration_cast<std::chrono::steady_clock::duration>(
-                  std::chrono::duration<double>(hold)),
-              [out, block, release, size_mb, hold]() mutable {
-                block.reset();
-                release();
-                out.send(json_response({{"allocated_mb", size_mb}, {"held_seconds", hold}}));
-              });
-  });
+  auto block = std::make_shared<std::shared_ptr<char[]>>();
+  bool accepted = runtime_.pool.try_submit(
+      [block, bytes] {
+        block->reset(new (std::nothrow) char[static_cast<std::size_t>(bytes)]);
+        if (!*block) return;
+        const long page = sysconf(_SC_PAGESIZE);
+        for (std::int64_t offset = 0; offset < bytes; offset += page) (*block)[offset] = 1;
+      },
+      [out, block, hold, size_mb, release] {
+        if (!*block) {
+          release();
+          auto response = json_error(503, "out_of_memory",
+                                     "could not allocate " + std::to_string(size_mb) + " MB");
+          response.headers.emplace_back("Retry-After", "1");
+          out.send(std::move(response));
+          return;
+        }
+        out.after(std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+                      std::chrono::duration<double>(hold)),
+                  [out, block, release, size_mb, hold] {
+                    block->reset();
+                    release();
+                    out.send(json_response({{"allocated_mb", size_mb}, {"held_seconds", hold}}));
+                  });
+      });
   if (!accepted) {
     release();
     auto response = json_error(503, "overloaded", "the compute pool is full; retry later");

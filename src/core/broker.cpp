@@ -12,12 +12,16 @@ namespace json = boost::json;
 namespace {
 
 // KEYS: unacked, unacked_index, dead-letter list, queue lists in priority order.
-// ARGV: now. The unacked entry is kombu's '[<envelope>, "<exchange>", "<routing key>"]', built
-// from the original bytes so the envelope is stored exactly as it was sent.
-const std::string kFetch = R"lua(
+// ARGV: now, most messages to take. Returns a flat list of (list, envelope, tag) triples. The
+// unacked entry is kombu's '[<envelope>, "<exchange>", "<routing key>"]', built from the
+// original bytes so the envelope is stored exactly as it was sent.
+constexpr std::string_view kFetch = R"lua(
+local taken = {}
+local limit = tonumber(ARGV[2])
 for i = 4, #KEYS do
-  local raw = redis.call('RPOP', KEYS[i])
-  if raw then
+  while #taken < limit * 3 do
+    local raw = redis.call('RPOP', KEYS[i])
+    if not raw then break end
     local ok, envelope = pcall(cjson.decode, raw)
     local tag, exchange, routing_key = nil, '', nil
     if ok and type(envelope) == 'table' and type(envelope.properties) == 'table' then
@@ -32,20 +36,46 @@ for i = 4, #KEYS do
       redis.call('LPUSH', KEYS[3], cjson.encode({
         reason = 'not a Celery message: no JSON envelope with properties.delivery_tag',
         queue = KEYS[i], message = raw, time = tonumber(ARGV[1])}))
-      return {KEYS[i], raw, ''}
+      tag = ''
+    else
+      routing_key = routing_key or KEYS[4]
+      redis.call('ZADD', KEYS[2], ARGV[1], tag)
+      redis.call('HSET', KEYS[1], tag,
+        '[' .. raw .. ', ' .. cjson.encode(exchange) .. ', ' .. cjson.encode(routing_key) .. ']')
     end
-    routing_key = routing_key or KEYS[4]
-    redis.call('ZADD', KEYS[2], ARGV[1], tag)
-    redis.call('HSET', KEYS[1], tag,
-      '[' .. raw .. ', ' .. cjson.encode(exchange) .. ', ' .. cjson.encode(routing_key) .. ']')
-    return {KEYS[i], raw, tag}
+    taken[#taken + 1] = KEYS[i]
+    taken[#taken + 1] = raw
+    taken[#taken + 1] = tag
   end
 end
-return false
+return taken
+)lua";
+
+// KEYS: unacked, unacked_index. ARGV: backend db, broker db, result expiry, then five per task:
+// result key, record ('' stores nothing), delivery tag, retry envelope ('' for none), retry
+// queue. SELECT inside a script switches only the script's database.
+constexpr std::string_view kComplete = R"lua(
+local count = (#ARGV - 3) / 5
+redis.call('SELECT', ARGV[1])
+for i = 0, count - 1 do
+  local at = 4 + i * 5
+  if ARGV[at + 1] ~= '' then
+    redis.call('SETEX', ARGV[at], ARGV[3], ARGV[at + 1])
+    redis.call('PUBLISH', ARGV[at], ARGV[at + 1])
+  end
+end
+redis.call('SELECT', ARGV[2])
+for i = 0, count - 1 do
+  local at = 4 + i * 5
+  if ARGV[at + 3] ~= '' then redis.call('LPUSH', ARGV[at + 4], ARGV[at + 3]) end
+  redis.call('HDEL', KEYS[1], ARGV[at + 2])
+  redis.call('ZREM', KEYS[2], ARGV[at + 2])
+end
+return count
 )lua";
 
 // KEYS: unacked, unacked_index, destination list. ARGV: tag, envelope.
-const std::string kRequeue = R"lua(
+constexpr std::string_view kRequeue = R"lua(
 if redis.call('HEXISTS', KEYS[1], ARGV[1]) == 1 then
   redis.call('HDEL', KEYS[1], ARGV[1])
   redis.call('ZREM', KEYS[2], ARGV[1])
@@ -58,7 +88,7 @@ return 0
 
 // KEYS: unacked, unacked_index, queue list. ARGV: tag, new envelope. A retry enters at the
 // producing end like any new message.
-const std::string kRepublish = R"lua(
+constexpr std::string_view kRepublish = R"lua(
 redis.call('LPUSH', KEYS[3], ARGV[2])
 redis.call('HDEL', KEYS[1], ARGV[1])
 redis.call('ZREM', KEYS[2], ARGV[1])
@@ -66,7 +96,7 @@ return 1
 )lua";
 
 // KEYS: unacked, unacked_index, dead list. ARGV: tag, record.
-const std::string kDeadLetter = R"lua(
+constexpr std::string_view kDeadLetter = R"lua(
 redis.call('LPUSH', KEYS[3], ARGV[2])
 redis.call('HDEL', KEYS[1], ARGV[1])
 redis.call('ZREM', KEYS[2], ARGV[1])
@@ -74,13 +104,13 @@ return 1
 )lua";
 
 // KEYS: unacked, unacked_index. ARGV: tag.
-const std::string kAck = R"lua(
+constexpr std::string_view kAck = R"lua(
 redis.call('HDEL', KEYS[1], ARGV[1])
 redis.call('ZREM', KEYS[2], ARGV[1])
 return 1
 )lua";
 
-const std::string kReleaseMutex = R"lua(
+constexpr std::string_view kReleaseMutex = R"lua(
 if redis.call('GET', KEYS[1]) == ARGV[1] then
   redis.call('DEL', KEYS[1])
   return 1
@@ -102,12 +132,42 @@ std::string seconds_text(double seconds) {
 
 Broker::Broker(const redis::Url& broker, const redis::Url& backend,
                std::chrono::milliseconds timeout)
-    : broker_(broker, timeout), backend_(backend, timeout) {}
+    : broker_(broker, timeout),
+      backend_(backend, timeout),
+      same_server_(broker.host == backend.host && broker.port == backend.port &&
+                   broker.username == backend.username && broker.password == backend.password),
+      broker_db_(broker.db),
+      backend_db_(backend.db) {}
 
-redis::Reply Broker::eval(redis::Connection& connection, const std::string& script,
+void Broker::complete(const std::vector<Completion>& batch, std::int64_t expires_seconds) {
+  if (batch.empty()) return;
+  const std::string expires = std::to_string(expires_seconds);
+  if (!same_server_) {
+    // Results first, on their own server: a crash before the acks only means redelivery.
+    std::vector<std::vector<std::string>> commands;
+    for (const auto& done : batch) {
+      if (done.record.empty()) continue;
+      commands.push_back({"SETEX", result_key(done.task_id), expires, done.record});
+      commands.push_back({"PUBLISH", result_key(done.task_id), done.record});
+    }
+    for (const auto& reply : backend_.pipeline(commands)) checked(reply);
+  }
+  std::vector<std::string> args{std::to_string(same_server_ ? backend_db_ : broker_db_),
+                                std::to_string(broker_db_), expires};
+  for (const auto& done : batch) {
+    args.push_back(result_key(done.task_id));
+    args.push_back(same_server_ ? done.record : std::string());
+    args.push_back(done.tag);
+    args.push_back(done.retry_envelope);
+    args.push_back(done.retry_queue_key);
+  }
+  eval(broker_, kComplete, {std::string(kUnackedHash), std::string(kUnackedIndex)}, args);
+}
+
+redis::Reply Broker::eval(redis::Connection& connection, std::string_view script,
                           const std::vector<std::string>& keys,
                           const std::vector<std::string>& args) {
-  std::vector<std::string> argv{"EVAL", script, std::to_string(keys.size())};
+  std::vector<std::string> argv{"EVAL", std::string(script), std::to_string(keys.size())};
   argv.insert(argv.end(), keys.begin(), keys.end());
   argv.insert(argv.end(), args.begin(), args.end());
   return checked(connection.command(argv));
@@ -126,14 +186,19 @@ std::optional<std::string> Broker::result(std::string_view task_id) {
   return reply.text;
 }
 
-std::optional<Delivery> Broker::fetch(std::string_view queue,
-                                      const std::vector<std::string>& keys) {
+std::vector<Delivery> Broker::fetch(std::string_view queue, const std::vector<std::string>& keys,
+                                    int max_count) {
   std::vector<std::string> script_keys{std::string(kUnackedHash), std::string(kUnackedIndex),
                                        dead_letter_key(queue)};
   script_keys.insert(script_keys.end(), keys.begin(), keys.end());
-  auto reply = eval(broker_, kFetch, script_keys, {seconds_text(now_unix())});
-  if (reply.kind != redis::Reply::Kind::array || reply.elements.size() != 3) return std::nullopt;
-  return Delivery{reply.elements[0].text, reply.elements[1].text, reply.elements[2].text};
+  auto reply =
+      eval(broker_, kFetch, script_keys, {seconds_text(now_unix()), std::to_string(max_count)});
+  std::vector<Delivery> deliveries;
+  for (std::size_t i = 0; i + 2 < reply.elements.size(); i += 3) {
+    deliveries.push_back(
+        {reply.elements[i].text, reply.elements[i + 1].text, reply.elements[i + 2].text});
+  }
+  return deliveries;
 }
 
 void Broker::wait_for_message(const std::string& key, double timeout_seconds) {

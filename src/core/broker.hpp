@@ -26,15 +26,30 @@ class Broker {
   void publish(TaskMessage& message);
   std::optional<std::string> result(std::string_view task_id);
 
-  // Consumer side. Pops the first waiting message of `keys` (highest priority first) and
-  // registers it in unacked/unacked_index in the same Lua script, so no crash can lose it.
-  // A message that is not a Celery envelope goes to `<queue>.dead` instead.
-  std::optional<Delivery> fetch(std::string_view queue, const std::vector<std::string>& keys);
+  // Consumer side. Pops up to `max_count` waiting messages of `keys` (highest priority first)
+  // and registers them in unacked/unacked_index in the same Lua script, so no crash can lose
+  // one. A message that is not a Celery envelope goes to `<queue>.dead` instead (returned with
+  // an empty tag).
+  std::vector<Delivery> fetch(std::string_view queue, const std::vector<std::string>& keys,
+                              int max_count);
   // Blocks until `key` holds a message or the timeout passes, without taking anything.
   void wait_for_message(const std::string& key, double timeout_seconds);
   void store_result(std::string_view task_id, const std::string& record,
                     std::int64_t expires_seconds);
   void ack(const std::string& tag);
+
+  // A finished task: its result record to store (unless empty), then its message to ack, or
+  // to replace by `retry_envelope` on `retry_queue_key` when it is retried.
+  struct Completion {
+    std::string task_id;
+    std::string record;
+    std::string tag;
+    std::string retry_envelope;
+    std::string retry_queue_key;
+  };
+  // Stores the results and acks the messages of a batch. When broker and backend are the
+  // same Redis server this is one Lua script: results and acks land together or not at all.
+  void complete(const std::vector<Completion>& batch, std::int64_t expires_seconds);
   // Puts an unacked message back on a queue (if still unacked), atomically with its removal.
   bool requeue(const std::string& tag, const std::string& envelope, const std::string& queue_key);
   // Moves an unacked message to the dead-letter list with the reason.
@@ -50,11 +65,14 @@ class Broker {
   redis::Connection& broker_connection() { return broker_; }
 
  private:
-  redis::Reply eval(redis::Connection& connection, const std::string& script,
+  redis::Reply eval(redis::Connection& connection, std::string_view script,
                     const std::vector<std::string>& keys, const std::vector<std::string>& args);
 
   redis::Connection broker_;
   redis::Connection backend_;
+  bool same_server_;
+  int broker_db_;
+  int backend_db_;
 };
 
 }  // namespace october::celery

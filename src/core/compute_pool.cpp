@@ -10,7 +10,7 @@ ComputePool::ComputePool(std::size_t threads, std::size_t queue_capacity)
 
 ComputePool::~ComputePool() { shutdown(); }
 
-bool ComputePool::try_submit(std::function<void()> job) {
+bool ComputePool::try_submit(std::function<void()> job, std::function<void()> then) {
   {
     std::lock_guard lock(mutex_);
     // Accepted work never exceeds one running job per thread plus the queue's capacity.
@@ -18,7 +18,7 @@ bool ComputePool::try_submit(std::function<void()> job) {
       rejections_.fetch_add(1, std::memory_order_relaxed);
       return false;
     }
-    queue_.push_back(std::move(job));
+    queue_.push_back({std::move(job), std::move(then)});
   }
   wake_.notify_one();
   return true;
@@ -50,13 +50,18 @@ void ComputePool::work() {
   for (;;) {
     wake_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
     if (queue_.empty()) return;  // stopping and drained
-    auto job = std::move(queue_.front());
+    auto task = std::move(queue_.front());
     queue_.pop_front();
     ++busy_;
     lock.unlock();
-    job();
+    task.job();
     lock.lock();
     --busy_;
+    if (task.then) {
+      lock.unlock();
+      task.then();
+      lock.lock();
+    }
   }
 }
 

@@ -20,8 +20,10 @@ class ComputePool {
   ComputePool(const ComputePool&) = delete;
   ComputePool& operator=(const ComputePool&) = delete;
 
-  // False when every thread is busy and the queue holds queue_capacity jobs already.
-  [[nodiscard]] bool try_submit(std::function<void()> job);
+  // False when every thread is busy and the queue holds queue_capacity jobs already. `then`
+  // runs on the same thread after the thread is counted free again: answer a client there, so
+  // its next request never finds the pool still busy with this one.
+  [[nodiscard]] bool try_submit(std::function<void()> job, std::function<void()> then = {});
 
   // Runs what is queued, then joins the threads. Long jobs may poll stopping() to end early.
   void shutdown();
@@ -39,7 +41,11 @@ class ComputePool {
   const std::size_t capacity_;
   mutable std::mutex mutex_;
   std::condition_variable wake_;
-  std::deque<std::function<void()>> queue_;
+  struct Task {
+    std::function<void()> job;
+    std::function<void()> then;
+  };
+  std::deque<Task> queue_;
   std::size_t busy_ = 0;
   std::atomic<bool> stopping_{false};
   std::atomic<std::uint64_t> rejections_{0};

@@ -182,6 +182,38 @@ Reply Connection::command(const std::vector<std::string>& argv) {
   return out;
 }
 
+std::vector<Reply> Connection::pipeline(const std::vector<std::vector<std::string>>& commands) {
+  if (context_ == nullptr) connect();
+  auto fail = [this] {
+    std::string why = context_->errstr;
+    redisFree(context_);
+    context_ = nullptr;
+    throw Error(url_.redacted() + ": " + why);
+  };
+  for (const auto& argv : commands) {
+    std::vector<const char*> args;
+    std::vector<std::size_t> lengths;
+    for (const auto& arg : argv) {
+      args.push_back(arg.data());
+      lengths.push_back(arg.size());
+    }
+    if (redisAppendCommandArgv(context_, static_cast<int>(args.size()), args.data(),
+                               lengths.data()) != REDIS_OK) {
+      fail();
+    }
+  }
+  std::vector<Reply> replies;
+  replies.reserve(commands.size());
+  for (std::size_t i = 0; i < commands.size(); ++i) {
+    void* raw = nullptr;
+    if (redisGetReply(context_, &raw) != REDIS_OK || raw == nullptr) fail();
+    auto* reply = static_cast<redisReply*>(raw);
+    replies.push_back(convert(reply));
+    freeReplyObject(reply);
+  }
+  return replies;
+}
+
 std::optional<std::string> Connection::ping() {
   try {
     Reply reply = command({"PING"});

@@ -51,6 +51,9 @@ class Connection {
   // (the connection is dropped and the next call reconnects); a Redis error reply is returned.
   Reply command(const std::vector<std::string>& argv);
 
+  // Sends every command, then reads every reply: one network round trip for the lot.
+  std::vector<Reply> pipeline(const std::vector<std::vector<std::string>>& commands);
+
   // Empty when the server answered PONG, else why not.
   std::optional<std::string> ping();
 

@@ -17,6 +17,7 @@ using celery::Delivery;
 namespace {
 
 constexpr auto kRedisTimeout = std::chrono::milliseconds(2000);
+constexpr std::size_t kFetchBatch = 64;
 
 // "celery\x06\x166" → "celery"
 std::string queue_of(const std::string& key) { return key.substr(0, key.find("\x06\x16")); }
@@ -56,6 +57,9 @@ void add_worker_options(config::Options& options, WorkerConfig& config) {
                      [](const std::string& raw) { parse_queues(raw); });
   options.add_double("VISIBILITY_TIMEOUT_SECONDS", &config.visibility_timeout_seconds, 1, 604800,
                      "unacked messages older than this are restored to their queue");
+  options.add_int(
+      "PREFETCH_MULTIPLIER", &config.prefetch_multiplier, 1, 1000,
+      "messages taken ahead per concurrency slot (Celery's worker_prefetch_multiplier)");
   options.add_int("RESULT_EXPIRES_SECONDS", &config.result_expires_seconds, 1, 31536000,
                   "lifetime of stored task results");
   options.add_double("TASK_TIME_LIMIT_SECONDS", &config.task_time_limit_seconds, 0, 86400,
@@ -71,6 +75,7 @@ Worker::Worker(const WorkerConfig& config, metrics::Registry& registry)
       backend_url_(redis::Url::parse(config.common.result_backend)),
       concurrency_(config.concurrency == 0 ? cores()
                                            : static_cast<std::size_t>(config.concurrency)),
+      capacity_(concurrency_ * static_cast<std::size_t>(config.prefetch_multiplier)),
       tasks_total_(registry.counter("celery_tasks_total", "Tasks finished, by task and state.",
                                     {"task", "state"})),
       durations_(registry.histogram("celery_task_duration_seconds", "Task run time.", {"task"},
@@ -102,10 +107,11 @@ Worker::Worker(const WorkerConfig& config, metrics::Registry& registry)
 }
 
 Worker::~Worker() {
-  if (fetcher_.joinable() || !executors_.empty()) stop();
+  if (fetcher_.joinable() || !executors_.empty() || completer_.joinable()) stop();
 }
 
 void Worker::start() {
+  completer_ = std::thread([this] { complete_loop(); });
   fetcher_ = std::thread([this] { fetch_loop(); });
   for (std::size_t i = 0; i < concurrency_; ++i)
     executors_.emplace_back([this] { execute_loop(); });
@@ -160,21 +166,24 @@ void Worker::fetch_loop() {
   double backoff = 0.1;
   std::size_t turn = 0;
   for (;;) {
+    std::size_t room = 0;
     {
       std::unique_lock lock(mutex_);
       const double now = celery::now_unix();
-      while (!scheduled_.empty() && scheduled_.begin()->first <= now && taken_ < concurrency_) {
+      while (!scheduled_.empty() && scheduled_.begin()->first <= now && taken_ < capacity_) {
         runnable_.push_back(std::move(scheduled_.begin()->second));
         scheduled_.erase(scheduled_.begin());
         ++taken_;
-        changed_.notify_all();
+        runnable_ready_.notify_one();
       }
       if (!fetching_) break;
-      if (taken_ >= concurrency_) {
-        // Prefetch is one message per free thread: the rest stay in Redis for other workers.
+      if (taken_ >= capacity_) {
+        // Prefetch is bounded (CONCURRENCY x PREFETCH_MULTIPLIER): the rest stays in Redis
+        // for other workers.
         changed_.wait_for(lock, std::chrono::milliseconds(200));
         continue;
       }
+      room = std::min<std::size_t>(capacity_ - taken_, kFetchBatch);
     }
     try {
       const double now = celery::now_unix();
@@ -192,15 +201,15 @@ void Worker::fetch_loop() {
         }
         next_gauge = now + 1;
       }
-      std::optional<Delivery> delivery;
-      for (std::size_t i = 0; i < queues_.size() && !delivery; ++i) {
+      std::vector<Delivery> deliveries;
+      for (std::size_t i = 0; i < queues_.size() && deliveries.empty(); ++i) {
         std::size_t q = (turn + i) % queues_.size();
-        delivery = broker.fetch(queues_[q], keys[q]);
+        deliveries = broker.fetch(queues_[q], keys[q], static_cast<int>(room));
       }
       ++turn;
       set_redis(true, "");
       backoff = 0.1;
-      if (!delivery) {
+      if (deliveries.empty()) {
         double wait = 0.5;
         {
           std::lock_guard lock(mutex_);
@@ -211,39 +220,7 @@ void Worker::fetch_loop() {
         broker.wait_for_message(keys[turn % keys.size()][0], wait);
         continue;
       }
-      const std::string queue = queue_of(delivery->queue_key);
-      if (delivery->tag.empty()) {
-        dead_letters_total_.inc();
-        log::warn("malformed message dead-lettered",
-                  {{"queue", queue}, {"dead_letter_list", celery::dead_letter_key(queue)}});
-        continue;
-      }
-      Job job{std::move(*delivery), {}};
-      try {
-        job.message = celery::decode_envelope(job.delivery.raw);
-      } catch (const celery::MalformedMessage& e) {
-        broker.dead_letter(queue, job.delivery.tag, job.delivery.raw, e.what());
-        dead_letters_total_.inc();
-        log::warn("malformed message dead-lettered",
-                  {{"queue", queue}, {"reason", e.what()}, {"tag", job.delivery.tag}});
-        continue;
-      }
-      double eta = 0;
-      if (job.message.eta) {
-        try {
-          eta = celery::parse_iso8601(*job.message.eta);
-        } catch (const std::invalid_argument& e) {
-          log::warn("unreadable eta; running now", {{"id", job.message.id}, {"error", e.what()}});
-        }
-      }
-      std::lock_guard lock(mutex_);
-      if (eta > celery::now_unix()) {
-        scheduled_.emplace(eta, std::move(job));
-      } else {
-        runnable_.push_back(std::move(job));
-        ++taken_;
-        changed_.notify_all();
-      }
+      for (auto& delivery : deliveries) accept(broker, std::move(delivery));
     } catch (const redis::Error& e) {
       set_redis(false, e.what());
       std::unique_lock lock(mutex_);
@@ -253,6 +230,42 @@ void Worker::fetch_loop() {
     }
   }
   release_held(broker);
+}
+
+void Worker::accept(Broker& broker, Delivery delivery) {
+  const std::string queue = queue_of(delivery.queue_key);
+  if (delivery.tag.empty()) {
+    dead_letters_total_.inc();
+    log::warn("malformed message dead-lettered",
+              {{"queue", queue}, {"dead_letter_list", celery::dead_letter_key(queue)}});
+    return;
+  }
+  Job job{std::move(delivery), {}};
+  try {
+    job.message = celery::decode_envelope(job.delivery.raw);
+  } catch (const celery::MalformedMessage& e) {
+    broker.dead_letter(queue, job.delivery.tag, job.delivery.raw, e.what());
+    dead_letters_total_.inc();
+    log::warn("malformed message dead-lettered",
+              {{"queue", queue}, {"reason", e.what()}, {"tag", job.delivery.tag}});
+    return;
+  }
+  double eta = 0;
+  if (job.message.eta) {
+    try {
+      eta = celery::parse_iso8601(*job.message.eta);
+    } catch (const std::invalid_argument& e) {
+      log::warn("unreadable eta; running now", {{"id", job.message.id}, {"error", e.what()}});
+    }
+  }
+  std::lock_guard lock(mutex_);
+  if (eta > celery::now_unix()) {
+    scheduled_.emplace(eta, std::move(job));  // held unacked, outside the prefetch bound
+  } else {
+    runnable_.push_back(std::move(job));
+    ++taken_;
+    runnable_ready_.notify_one();
+  }
 }
 
 void Worker::release_held(Broker& broker) {
@@ -279,22 +292,64 @@ void Worker::release_held(Broker& broker) {
 }
 
 void Worker::execute_loop() {
-  Broker broker(broker_url_, backend_url_, kRedisTimeout);
   for (;;) {
     Job job;
     {
       std::unique_lock lock(mutex_);
-      changed_.wait(lock, [this] { return !runnable_.empty() || !fetching_; });
+      runnable_ready_.wait(lock, [this] { return !runnable_.empty() || !fetching_; });
       if (!fetching_) return;  // what is still queued is requeued by the fetcher
       job = std::move(runnable_.front());
       runnable_.pop_front();
-      running_.emplace(job.delivery.tag, job);
+      running_.emplace(job.delivery.tag, Running{job.delivery, false});
     }
-    process(broker, job);
-    {
-      std::lock_guard lock(mutex_);
+    auto finished = process(job);
+    std::lock_guard lock(mutex_);
+    if (finished) {
+      // The completer stores and acks it, then releases its slot.
+      running_.at(job.delivery.tag).computed = true;
+      completions_.push_back(std::move(*finished));
+      completion_ready_.notify_one();
+    } else {
       running_.erase(job.delivery.tag);
       contexts_.erase(job.delivery.tag);
+      --taken_;
+      changed_.notify_all();
+    }
+  }
+}
+
+void Worker::complete_loop() {
+  Broker broker(broker_url_, backend_url_, kRedisTimeout);
+  for (;;) {
+    std::vector<Finished> batch;
+    {
+      std::unique_lock lock(mutex_);
+      completion_ready_.wait(lock, [this] { return !completions_.empty() || completer_stop_; });
+      if (completions_.empty()) return;
+      // Everything finished meanwhile goes in one script: a round trip per batch, not per task.
+      while (!completions_.empty() && batch.size() < kCompleteBatch) {
+        batch.push_back(std::move(completions_.front()));
+        completions_.pop_front();
+      }
+    }
+    std::vector<Broker::Completion> writes;
+    writes.reserve(batch.size());
+    for (const auto& done : batch) writes.push_back(done.completion);
+    bool stored = with_redis([&] { broker.complete(writes, config_.result_expires_seconds); });
+    for (const auto& done : batch) {
+      if (stored) {
+        tasks_total_.labels({done.label, done.state}).inc();
+        durations_.labels({done.label}).observe(done.seconds);
+        if (log::enabled(log::Level::info)) {
+          log::info("task finished", {{"task", done.label},
+                                      {"id", done.completion.task_id},
+                                      {"state", done.state},
+                                      {"duration_ms", done.seconds * 1000}});
+        }
+      }
+      std::lock_guard lock(mutex_);
+      running_.erase(done.completion.tag);
+      contexts_.erase(done.completion.tag);
       --taken_;
     }
     changed_.notify_all();
@@ -361,7 +416,7 @@ json::value Worker::run_body(const tasks::TaskSpec& spec, const std::vector<json
   return outcome->value;
 }
 
-void Worker::process(Broker& broker, Job& job) {
+std::optional<Worker::Finished> Worker::process(Job& job) {
   const celery::TaskMessage& message = job.message;
   const auto started = std::chrono::steady_clock::now();
   const tasks::TaskSpec* spec = tasks::find(message.task);
@@ -423,30 +478,21 @@ void Worker::process(Broker& broker, Job& job) {
   }
   {
     std::lock_guard lock(mutex_);
-    if (abandon_) return;  // shutting down: the message was requeued, store nothing
+    if (abandon_) return std::nullopt;  // shutting down: the message was requeued
   }
-  const bool store = !(message.ignore_result && state == "SUCCESS");
-  const std::string queue_key = celery::queue_key(message.routing_key, message.priority);
-  bool stored = with_redis([&] {
-    if (store) broker.store_result(message.id, record, config_.result_expires_seconds);
-    if (!retry_envelope.empty()) {
-      broker.republish(job.delivery.tag, retry_envelope, queue_key);
-    } else {
-      broker.ack(job.delivery.tag);
-    }
-  });
-  if (!stored) return;
-  const double seconds =
+  Finished finished;
+  finished.completion.task_id = message.id;
+  if (!(message.ignore_result && state == "SUCCESS")) finished.completion.record = record;
+  finished.completion.tag = job.delivery.tag;
+  if (!retry_envelope.empty()) {
+    finished.completion.retry_envelope = std::move(retry_envelope);
+    finished.completion.retry_queue_key = celery::queue_key(message.routing_key, message.priority);
+  }
+  finished.label = label;
+  finished.state = state;
+  finished.seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
-  tasks_total_.labels({label, state}).inc();
-  durations_.labels({label}).observe(seconds);
-  if (log::enabled(log::Level::info)) {
-    log::info("task finished", {{"task", message.task},
-                                {"id", message.id},
-                                {"state", state},
-                                {"retries", message.retries},
-                                {"duration_ms", seconds * 1000}});
-  }
+  return finished;
 }
 
 void Worker::stop_fetching() {
@@ -455,6 +501,7 @@ void Worker::stop_fetching() {
     fetching_ = false;
   }
   changed_.notify_all();
+  runnable_ready_.notify_all();
   if (fetcher_.joinable()) fetcher_.join();
 }
 
@@ -470,7 +517,9 @@ bool Worker::stop() {
     std::lock_guard lock(mutex_);
     abandon_ = true;
     for (auto& [tag, context] : contexts_) context->cancel();
-    for (auto& [tag, job] : running_) unfinished.push_back(job.delivery);
+    for (auto& [tag, running] : running_) {
+      if (!running.computed) unfinished.push_back(running.delivery);
+    }
   }
   changed_.notify_all();
   if (!unfinished.empty()) {
@@ -486,13 +535,20 @@ bool Worker::stop() {
     }
   }
   bool idle = wait_idle(std::chrono::steady_clock::now() + std::chrono::seconds(2));
+  {
+    std::lock_guard lock(mutex_);
+    completer_stop_ = true;
+  }
+  completion_ready_.notify_all();
   if (!idle) {
     for (auto& executor : executors_) executor.detach();
     executors_.clear();
+    if (completer_.joinable()) completer_.detach();
     return false;
   }
   for (auto& executor : executors_) executor.join();
   executors_.clear();
+  if (completer_.joinable()) completer_.join();
   return *body_threads_ == 0;
 }
 

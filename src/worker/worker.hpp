@@ -25,6 +25,7 @@ struct WorkerConfig {
   CommonConfig common;
   std::int64_t concurrency = 0;  // 0: one per core
   std::string queues = "celery";
+  std::int64_t prefetch_multiplier = 4;
   double visibility_timeout_seconds = 3600;
   std::int64_t result_expires_seconds = 86400;
   double task_time_limit_seconds = 0;       // 0: none unless the message sets one
@@ -60,9 +61,24 @@ class Worker {
     celery::TaskMessage message;
   };
 
+  struct Running {
+    celery::Delivery delivery;
+    bool computed;  // finished, waiting for the completer to store and ack it
+  };
+  struct Finished {
+    celery::Broker::Completion completion;
+    std::string label;
+    std::string state;
+    double seconds = 0;
+  };
+  static constexpr std::size_t kCompleteBatch = 256;
+
   void fetch_loop();
+  void accept(celery::Broker& broker, celery::Delivery delivery);
   void execute_loop();
-  void process(celery::Broker& broker, Job& job);
+  void complete_loop();
+  // Runs the task; nullopt when the worker is shutting down and the result must not be stored.
+  std::optional<Finished> process(Job& job);
   boost::json::value run_body(const tasks::TaskSpec& spec,
                               const std::vector<boost::json::value>& args,
                               const celery::TaskMessage& message,
@@ -80,13 +96,18 @@ class Worker {
   std::size_t concurrency_;
 
   mutable std::mutex mutex_;
-  std::condition_variable changed_;
+  std::condition_variable changed_;           // slots freed, running set shrank, stopping
+  std::condition_variable runnable_ready_;    // executors: a job to run, or stop
+  std::condition_variable completion_ready_;  // completer: results to store, or stop
   std::deque<Job> runnable_;
-  std::multimap<double, Job> scheduled_;  // by ETA
-  std::map<std::string, Job> running_;    // by delivery tag
+  std::multimap<double, Job> scheduled_;    // by ETA
+  std::map<std::string, Running> running_;  // by delivery tag, until stored and acked
+  std::deque<Finished> completions_;
   std::map<std::string, std::shared_ptr<tasks::Context>> contexts_;
-  std::size_t taken_ = 0;  // runnable + running: bounded by concurrency
+  std::size_t capacity_;
+  std::size_t taken_ = 0;  // runnable + running + completing: bounded by capacity_
   bool fetching_ = true;
+  bool completer_stop_ = false;
   bool abandon_ = false;
   std::string redis_error_;
   std::atomic<bool> redis_ok_{false};
@@ -100,6 +121,7 @@ class Worker {
   std::shared_ptr<std::atomic<int>> body_threads_;
 
   std::thread fetcher_;
+  std::thread completer_;
   std::vector<std::thread> executors_;
 };
 

@@ -44,3 +44,17 @@ TEST(ComputePool, ShutdownRunsQueuedJobsAndRefusesNewOnes) {
 
 }  // namespace
 }  // namespace october
+
+namespace october {
+namespace {
+
+TEST(ComputePool, ThenRunsAfterTheThreadIsFreeAgain) {
+  // With one thread and no queue, a client answered from `then` may submit again at once.
+  ComputePool pool(1, 0);
+  std::promise<bool> resubmitted;
+  ASSERT_TRUE(pool.try_submit([] {}, [&] { resubmitted.set_value(pool.try_submit([] {})); }));
+  EXPECT_TRUE(resubmitted.get_future().get());
+}
+
+}  // namespace
+}  // namespace october
