@@ -78,9 +78,10 @@ void init(Level level) {
 
 void shutdown() {
   std::lock_guard lock(init_mutex);
-  if (logger) logger->flush();
-  logger.reset();
+  // Join the writer thread first (it writes what is queued), then drop our reference: the
+  // last one must not be released by the writer while this thread releases its own.
   spdlog::shutdown();
+  logger.reset();
 }
 
 bool enabled(Level level) { return static_cast<int>(level) >= current_level.load(); }
