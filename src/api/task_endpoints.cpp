@@ -235,7 +235,17 @@ void TaskEndpoints::add_routes(http::Router& router) {
                          "countdown, expires, priority, queue}",
               .handler = [this](http::Request& request, const http::Params&,
                                 const http::Responder& out) { submit(request, out); },
-              .error_statuses = {400, 503}});
+              .error_statuses = {400, 503},
+              .request_schema = R"({"type": "object", "required": ["name"],
+                  "additionalProperties": false,
+                  "properties": {
+                    "name": {"type": "string", "description": "registered task name"},
+                    "args": {"type": "array"},
+                    "kwargs": {"type": "object"},
+                    "countdown": {"type": "number", "minimum": 0, "maximum": 86400},
+                    "expires": {"type": "number", "exclusiveMinimum": 0, "maximum": 31536000},
+                    "priority": {"type": "integer", "minimum": 0, "maximum": 9},
+                    "queue": {"type": "string", "pattern": "^[A-Za-z0-9._:-]{1,128}$"}}})"});
   router.add({.method = "GET",
               .path = "/tasks/{id}",
               .summary = "State and result of a task",

@@ -302,6 +302,11 @@ std::string openapi_document(const Router& router, std::string_view title,
     for (auto& c : method) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
     json::object operation{{"summary", route.summary}, {"responses", responses}};
     if (!parameters.empty()) operation["parameters"] = parameters;
+    if (!route.request_schema.empty()) {
+      operation["requestBody"] = json::object{
+          {"required", true},
+          {"content", {{"application/json", {{"schema", json::parse(route.request_schema)}}}}}};
+    }
     auto& entry = paths[route.path];
     if (!entry.is_object()) entry.emplace_object();
     entry.as_object()[method] = operation;

@@ -63,6 +63,8 @@ struct Route {
   bool always_available = false;
   // Documented statuses besides 200, for the OpenAPI document.
   std::vector<int> error_statuses;
+  // JSON Schema of a JSON request body, for the OpenAPI document; empty when there is none.
+  std::string request_schema;
 };
 
 class Router {
