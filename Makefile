@@ -8,7 +8,7 @@ JOBS ?= $(shell nproc)
 .PHONY: help bootstrap configure build run test test-asan test-tsan bench lint format clean
 
 help: ## List the targets
-	@grep -E '^[a-zA-Z0-9_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
+	@grep -hE '^[a-zA-Z0-9_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-20s %s\n", $$1, $$2}'
 
 bootstrap: ## Install the Debian packages the project needs (no-op when present)
 	@bash scripts/bootstrap.sh
@@ -19,7 +19,7 @@ configure: bootstrap
 build: configure ## Build the binaries and tests (PRESET=release|debug|asan|tsan)
 	@cmake --build --preset $(PRESET) -j $(JOBS)
 
-run: build ## Start redis-server and october-api on loopback; Ctrl-C stops everything
+run: build ## Start redis-server, october-worker and october-api on loopback; Ctrl-C stops all
 	@OCTOBER_BIN_DIR=$(BUILD_DIR)/bin bash scripts/run-local.sh
 
 test: build ## Run every test (unit and black-box) through ctest
@@ -31,8 +31,9 @@ test-asan: ## Run the suite under AddressSanitizer + UndefinedBehaviorSanitizer
 test-tsan: ## Run the suite under ThreadSanitizer
 	@$(MAKE) --no-print-directory test PRESET=tsan
 
-bench: build ## Benchmark october-api against nginx (and the Python baseline when installed)
+bench: build ## Benchmarks: october-api against nginx (and Python), october-worker against Celery
 	@OCTOBER_API_BIN=$(BUILD_DIR)/bin/october-api bash bench/run.sh
+	@/usr/bin/python3 bench/worker_bench.py $(BUILD_DIR)/bin/october-worker
 
 lint: configure ## clang-format check, clang-tidy, shellcheck
 	@bash scripts/lint.sh $(BUILD_DIR)
@@ -42,3 +43,6 @@ format: ## Reformat the C++ sources in place
 
 clean: ## Remove build outputs and local run data
 	@rm -rf build .run
+
+# Delivery targets (images, Helm, CD, smoke) live in their own file.
+-include mk/cicd.mk
