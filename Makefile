@@ -32,7 +32,7 @@ test-tsan: ## Run the suite under ThreadSanitizer
 	@$(MAKE) --no-print-directory test PRESET=tsan
 
 bench: build ## Benchmarks: october-api against nginx (and Python), october-worker against Celery
-	@OCTOBER_API_BIN=$(BUILD_DIR)/bin/october-api bash bench/run.sh
+	@/usr/bin/python3 bench/http_bench.py $(BUILD_DIR)/bin/october-api
 	@/usr/bin/python3 bench/worker_bench.py $(BUILD_DIR)/bin/october-worker
 
 lint: configure ## clang-format check, clang-tidy, shellcheck

@@ -84,6 +84,8 @@ void add_api_options(config::Options& options, ApiConfig& config) {
                   "threads for CPU-heavy handlers; 0 means one per core");
   options.add_int("COMPUTE_QUEUE_SIZE", &config.compute_queue_size, 0, 100000,
                   "CPU-heavy requests waiting beyond the running ones before 503");
+  options.add_int("COMPUTE_NICE", &config.compute_nice, 0, 19,
+                  "scheduling niceness of the compute threads, so I/O threads win the CPU");
   options.add_int("MEMORY_MAX_MB", &config.memory_max_mb, 1, 65536,
                   "ceiling for /memory/allocate, per request and in total");
   options.add_bool("FAIL_HEALTHZ", &config.fail_healthz,

@@ -16,6 +16,7 @@ struct ApiConfig {
   CommonConfig common;
   std::int64_t compute_threads = 0;  // 0: one per core
   std::int64_t compute_queue_size = 64;
+  std::int64_t compute_nice = 10;
   std::int64_t memory_max_mb = 1024;
   bool fail_healthz = false;
 };

@@ -24,7 +24,8 @@ int serve(const october::api::ApiConfig& config) {
 
   auto compute_threads =
       config.compute_threads == 0 ? cores() : static_cast<std::size_t>(config.compute_threads);
-  ComputePool pool(compute_threads, static_cast<std::size_t>(config.compute_queue_size));
+  ComputePool pool(compute_threads, static_cast<std::size_t>(config.compute_queue_size),
+                   static_cast<int>(config.compute_nice));
   RedisHealth redis(redis::Url::parse(config.common.broker_url),
                     std::chrono::milliseconds(static_cast<std::int64_t>(
                         config.common.readiness_interval_seconds * 1000)));

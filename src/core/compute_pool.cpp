@@ -1,11 +1,24 @@
 #include "core/compute_pool.hpp"
 
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
 namespace october {
 
-ComputePool::ComputePool(std::size_t threads, std::size_t queue_capacity)
+ComputePool::ComputePool(std::size_t threads, std::size_t queue_capacity, int nice)
     : capacity_(queue_capacity) {
   workers_.reserve(threads);
-  for (std::size_t i = 0; i < threads; ++i) workers_.emplace_back([this] { work(); });
+  for (std::size_t i = 0; i < threads; ++i) {
+    workers_.emplace_back([this, nice] {
+      if (nice > 0) {
+        // On Linux a nice value is per thread; raising it needs no privilege.
+        auto tid = static_cast<id_t>(syscall(SYS_gettid));
+        setpriority(PRIO_PROCESS, tid, nice);
+      }
+      work();
+    });
+  }
 }
 
 ComputePool::~ComputePool() { shutdown(); }

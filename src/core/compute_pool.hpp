@@ -15,7 +15,9 @@ namespace october {
 
 class ComputePool {
  public:
-  ComputePool(std::size_t threads, std::size_t queue_capacity);
+  // `nice` (0..19) lowers the threads' scheduling priority so that, with every core busy
+  // computing, the I/O threads still get the CPU at once and probes stay fast.
+  ComputePool(std::size_t threads, std::size_t queue_capacity, int nice = 0);
   ~ComputePool();
   ComputePool(const ComputePool&) = delete;
   ComputePool& operator=(const ComputePool&) = delete;
