@@ -11,10 +11,10 @@ namespace json = boost::json;
 
 namespace {
 
-// KEYS: unacked, unacked_index, dead-letter list, queue lists in priority order.
-// ARGV: now, most messages to take. Returns a flat list of (list, envelope, tag) triples. The
-// unacked entry is kombu's '[<envelope>, "<exchange>", "<routing key>"]', built from the
-// original bytes so the envelope is stored exactly as it was sent.
+// KEYS: unacked, unacked_index, dead-letter list (unused here), queue lists in priority order.
+// ARGV: now, most messages to take, a unique token. Returns a flat list of (list, envelope, tag)
+// triples. The unacked entry is kombu's '[<envelope>, "<exchange>", "<routing key>"]', built from
+// the original bytes so the envelope is stored exactly as it was sent.
 constexpr std::string_view kFetch = R"lua(
 local taken = {}
 local limit = tonumber(ARGV[2])
@@ -27,17 +27,15 @@ for i = 4, #KEYS do
     local tag = string.match(raw, '"delivery_tag"%s*:%s*"([^"\\]+)"')
     local exchange = string.match(raw, '"exchange"%s*:%s*"([^"\\]*)"') or ''
     local routing_key = string.match(raw, '"routing_key"%s*:%s*"([^"\\]*)"')
-    if string.sub(raw, 1, 1) ~= '{' or not tag then
-      redis.call('LPUSH', KEYS[3], cjson.encode({
-        reason = 'not a Celery message: no JSON envelope with properties.delivery_tag',
-        queue = KEYS[i], message = raw, time = tonumber(ARGV[1])}))
-      tag = ''
-    else
-      routing_key = routing_key or KEYS[4]
-      redis.call('ZADD', KEYS[2], ARGV[1], tag)
-      redis.call('HSET', KEYS[1], tag,
-        '[' .. raw .. ', ' .. cjson.encode(exchange) .. ', ' .. cjson.encode(routing_key) .. ']')
+    if not tag then
+      -- Not a Celery envelope: registered under a tag of our own all the same, so it is safe
+      -- until the worker has moved it to the dead-letter list.
+      tag = 'october-malformed-' .. ARGV[3] .. '-' .. #taken
     end
+    routing_key = routing_key or KEYS[4]
+    redis.call('ZADD', KEYS[2], ARGV[1], tag)
+    redis.call('HSET', KEYS[1], tag,
+      '[' .. raw .. ', ' .. cjson.encode(exchange) .. ', ' .. cjson.encode(routing_key) .. ']')
     taken[#taken + 1] = KEYS[i]
     taken[#taken + 1] = raw
     taken[#taken + 1] = tag
@@ -118,6 +116,24 @@ redis::Reply checked(redis::Reply reply) {
   return reply;
 }
 
+bool valid_utf8(std::string_view text) {
+  std::size_t i = 0;
+  while (i < text.size()) {
+    auto byte = static_cast<unsigned char>(text[i]);
+    std::size_t length = byte < 0x80           ? 1
+                         : (byte >> 5) == 0x6  ? 2
+                         : (byte >> 4) == 0xE  ? 3
+                         : (byte >> 3) == 0x1E ? 4
+                                               : 0;
+    if (length == 0 || i + length > text.size()) return false;
+    for (std::size_t k = 1; k < length; ++k) {
+      if ((static_cast<unsigned char>(text[i + k]) & 0xC0) != 0x80) return false;
+    }
+    i += length;
+  }
+  return true;
+}
+
 std::string seconds_text(double seconds) {
   std::string text = format_double(seconds);
   return text;
@@ -186,8 +202,8 @@ std::vector<Delivery> Broker::fetch(std::string_view queue, const std::vector<st
   std::vector<std::string> script_keys{std::string(kUnackedHash), std::string(kUnackedIndex),
                                        dead_letter_key(queue)};
   script_keys.insert(script_keys.end(), keys.begin(), keys.end());
-  auto reply =
-      eval(broker_, kFetch, script_keys, {seconds_text(now_unix()), std::to_string(max_count)});
+  auto reply = eval(broker_, kFetch, script_keys,
+                    {seconds_text(now_unix()), std::to_string(max_count), make_uuid4()});
   std::vector<Delivery> deliveries;
   for (std::size_t i = 0; i + 2 < reply.elements.size(); i += 3) {
     deliveries.push_back(
@@ -223,8 +239,14 @@ bool Broker::requeue(const std::string& tag, const std::string& envelope,
 
 void Broker::dead_letter(std::string_view queue, const std::string& tag, const std::string& raw,
                          const std::string& reason) {
-  std::string record = to_json(
-      json::object{{"reason", reason}, {"queue", queue}, {"message", raw}, {"time", now_unix()}});
+  json::object fields{{"reason", reason}, {"queue", queue}, {"time", now_unix()}};
+  // JSON text must be UTF-8: anything else is kept byte for byte, base64-encoded.
+  if (valid_utf8(raw)) {
+    fields["message"] = raw;
+  } else {
+    fields["message_base64"] = base64_encode(raw);
+  }
+  std::string record = to_json(fields);
   eval(broker_, kDeadLetter,
        {std::string(kUnackedHash), std::string(kUnackedIndex), dead_letter_key(queue)},
        {tag, record});

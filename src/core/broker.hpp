@@ -15,7 +15,7 @@ namespace october::celery {
 struct Delivery {
   std::string queue_key;  // the list it came from
   std::string raw;        // the envelope as received
-  std::string tag;        // delivery tag; empty when the message was dead-lettered on arrival
+  std::string tag;        // delivery tag (generated for a message that lacks one)
 };
 
 class Broker {
@@ -28,8 +28,7 @@ class Broker {
 
   // Consumer side. Pops up to `max_count` waiting messages of `keys` (highest priority first)
   // and registers them in unacked/unacked_index in the same Lua script, so no crash can lose
-  // one. A message that is not a Celery envelope goes to `<queue>.dead` instead (returned with
-  // an empty tag).
+  // one. A message without a delivery tag gets a generated one; the caller dead-letters it.
   std::vector<Delivery> fetch(std::string_view queue, const std::vector<std::string>& keys,
                               int max_count);
   // Blocks until `key` holds a message or the timeout passes, without taking anything.
@@ -52,7 +51,8 @@ class Broker {
   void complete(const std::vector<Completion>& batch, std::int64_t expires_seconds);
   // Puts an unacked message back on a queue (if still unacked), atomically with its removal.
   bool requeue(const std::string& tag, const std::string& envelope, const std::string& queue_key);
-  // Moves an unacked message to the dead-letter list with the reason.
+  // Moves an unacked message to `<queue>.dead` as {"reason","queue","time","message"} (or
+  // "message_base64" when the message is not UTF-8).
   void dead_letter(std::string_view queue, const std::string& tag, const std::string& raw,
                    const std::string& reason);
   // Publishes a retry (same id, retries+1, eta) and acks the original in one script.

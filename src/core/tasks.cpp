@@ -145,7 +145,7 @@ std::vector<TaskSpec> make_registry() {
          if (context.retries() < integer(args[1])) {
            double countdown =
                *as_number(args[2]) * std::pow(2.0, static_cast<double>(context.retries()));
-           throw Retry{countdown, message};
+           throw Retry{countdown, value_error(message)};
          }
          throw value_error(message);
        }});

@@ -32,10 +32,11 @@ struct TaskError : std::runtime_error {
 TaskError type_error(const std::string& message);
 TaskError value_error(const std::string& message);
 
-// Thrown by a task body to be run again after `countdown` seconds.
+// Thrown by a task body to be run again after `countdown` seconds. `cause` is the exception
+// that made it retry: Celery stores it as the RETRY state's result.
 struct Retry {
   double countdown;
-  std::string reason;
+  TaskError cause;
 };
 
 // What a running task may ask of the worker: its retry count, and whether its soft time limit

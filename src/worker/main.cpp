@@ -11,6 +11,7 @@
 #include "core/probes.hpp"
 #include "core/process_metrics.hpp"
 #include "core/router.hpp"
+#include "worker/task_process.hpp"
 #include "worker/worker.hpp"
 
 namespace {
@@ -95,6 +96,9 @@ int serve(const october::worker::WorkerConfig& config) {
 
 int main(int argc, char** argv) {
   using namespace october;
+  if (argc == 2 && std::string_view(argv[1]) == worker::kRunTaskFlag) {
+    return worker::run_task_child();  // a time-limited task body, started by a worker
+  }
   block_shutdown_signals();
 
   worker::WorkerConfig config;

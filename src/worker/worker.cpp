@@ -7,6 +7,7 @@
 #include "core/json_text.hpp"
 #include "core/log.hpp"
 #include "core/parse.hpp"
+#include "worker/task_process.hpp"
 
 namespace october::worker {
 
@@ -89,8 +90,7 @@ Worker::Worker(const WorkerConfig& config, metrics::Registry& registry)
       dead_letters_total_(registry
                               .counter("celery_messages_dead_lettered_total",
                                        "Malformed messages moved to <queue>.dead.")
-                              .get()),
-      body_threads_(std::make_shared<std::atomic<int>>(0)) {
+                              .get()) {
   registry.callback("celery_tasks_in_flight", "Tasks taken and not yet finished.",
                     metrics::Type::gauge, [this] {
                       std::lock_guard lock(mutex_);
@@ -234,12 +234,6 @@ void Worker::fetch_loop() {
 
 void Worker::accept(Broker& broker, Delivery delivery) {
   const std::string queue = queue_of(delivery.queue_key);
-  if (delivery.tag.empty()) {
-    dead_letters_total_.inc();
-    log::warn("malformed message dead-lettered",
-              {{"queue", queue}, {"dead_letter_list", celery::dead_letter_key(queue)}});
-    return;
-  }
   Job job{std::move(delivery), {}};
   try {
     job.message = celery::decode_envelope(job.delivery.raw);
@@ -362,58 +356,8 @@ json::value Worker::run_body(const tasks::TaskSpec& spec, const std::vector<json
   const double hard = message.hard_time_limit.value_or(config_.task_time_limit_seconds);
   const double soft = message.soft_time_limit.value_or(config_.task_soft_time_limit_seconds);
   if (hard <= 0 && soft <= 0) return spec.run(args, *context);
-
-  // With a limit, the body runs on its own thread so the worker can stop waiting for it:
-  // a thread cannot be killed, but its result can be abandoned at the hard limit.
-  struct Outcome {
-    std::mutex mutex;
-    std::condition_variable done_signal;
-    bool done = false;
-    json::value value;
-    std::exception_ptr error;
-  };
-  auto outcome = std::make_shared<Outcome>();
-  auto body_threads = body_threads_;
-  ++*body_threads;
-  std::thread([outcome, body_threads, &spec, args, context] {
-    json::value value;
-    std::exception_ptr error;
-    try {
-      value = spec.run(args, *context);
-    } catch (...) {
-      error = std::current_exception();
-    }
-    {
-      std::lock_guard lock(outcome->mutex);
-      outcome->value = std::move(value);
-      outcome->error = error;
-      outcome->done = true;
-    }
-    outcome->done_signal.notify_all();
-    --*body_threads;
-  }).detach();
-
-  const auto started = std::chrono::steady_clock::now();
-  auto finished = [&] { return outcome->done; };
-  std::unique_lock lock(outcome->mutex);
-  if (soft > 0 && (hard <= 0 || soft < hard) &&
-      !outcome->done_signal.wait_for(lock, std::chrono::duration<double>(soft), finished)) {
-    context->cancel();
-  }
-  if (hard > 0) {
-    if (!outcome->done_signal.wait_until(
-            lock,
-            started + std::chrono::duration_cast<std::chrono::nanoseconds>(
-                          std::chrono::duration<double>(hard)),
-            finished)) {
-      throw tasks::TaskError("TimeLimitExceeded", "celery.exceptions",
-                             "TimeLimitExceeded(" + format_double(hard) + ")", json::array{hard});
-    }
-  } else {
-    outcome->done_signal.wait(lock, finished);
-  }
-  if (outcome->error) std::rethrow_exception(outcome->error);
-  return outcome->value;
+  // With a limit the body runs in a child process: the hard limit can then really stop it.
+  return run_in_child(spec, args, message.retries, soft, hard);
 }
 
 std::optional<Worker::Finished> Worker::process(Job& job) {
@@ -460,9 +404,8 @@ std::optional<Worker::Finished> Worker::process(Job& job) {
                                       traceback_for(message.task, error));
     } catch (const tasks::Retry& retry) {
       state = "RETRY";
-      std::string why = "Retry in " + format_double(retry.countdown) + "s: " + retry.reason;
-      record = celery::failure_record(message.id, state, "Retry", "celery.exceptions",
-                                      json::array{json::string(why)}, "");
+      record = celery::failure_record(message.id, state, retry.cause.type, retry.cause.module,
+                                      retry.cause.args, traceback_for(message.task, retry.cause));
       celery::TaskMessage next = message;
       next.retries = message.retries + 1;
       next.eta = celery::format_iso8601(celery::now_unix() + retry.countdown, true);
@@ -549,7 +492,7 @@ bool Worker::stop() {
   for (auto& executor : executors_) executor.join();
   executors_.clear();
   if (completer_.joinable()) completer_.join();
-  return *body_threads_ == 0;
+  return true;
 }
 
 }  // namespace october::worker

@@ -48,8 +48,8 @@ class Worker {
   // True once no task is running; false if the deadline passed first.
   bool wait_idle(std::chrono::steady_clock::time_point deadline);
   // Gives up on running tasks: their messages go back to the queue now (no result is stored
-  // for them), and the threads are joined. False when a task body could not be stopped and
-  // its thread is still running (the caller should exit the process).
+  // for them), and the threads are joined. False when a task body could not be stopped within
+  // two seconds and its thread is still running (the caller should exit the process).
   bool stop();
 
   [[nodiscard]] bool redis_ok() const { return redis_ok_.load(); }
@@ -117,8 +117,6 @@ class Worker {
   metrics::Family<metrics::Gauge>& queue_length_;
   metrics::Counter& restored_total_;
   metrics::Counter& dead_letters_total_;
-  // Task bodies running on their own (time-limited) threads; shared with those threads.
-  std::shared_ptr<std::atomic<int>> body_threads_;
 
   std::thread fetcher_;
   std::thread completer_;

@@ -137,3 +137,72 @@ def pytest_runtest_makereport(item, call):
             reports.append(proc.report())
     if reports:
         rep.sections.append((f"process logs ({rep.when})", "\n".join(reports)))
+
+
+# --- october-worker / Celery fixtures (worker and task tests) --------------------------------
+from support import (CeleryPeerWorker, PersistentRedisServer, WorkerServer,  # noqa: E402
+                     celery_client, close_celery_client, start_worker)
+
+
+@pytest.fixture
+def worker_factory(tmp_path):
+    """`worker_factory(redis, env={...}, args=[...], wait_ready=True)` -> WorkerServer."""
+    started: list[WorkerServer] = []
+
+    def make(redis: RedisServer, env: dict | None = None, args=None,
+             wait_ready: bool = True) -> WorkerServer:
+        server = start_worker(tmp_path, redis, env=env, args=args, wait_ready=wait_ready)
+        started.append(server)
+        return server
+
+    yield make
+    for server in started:
+        server.close()
+
+
+@pytest.fixture
+def aof_redis_factory(tmp_path):
+    """Private redis-server instances with an append-only file (survive stop + start)."""
+    started: list[PersistentRedisServer] = []
+
+    def make() -> PersistentRedisServer:
+        server = PersistentRedisServer(tmp_path / f"redis-aof-{len(started)}")
+        started.append(server)
+        return server.start()
+
+    yield make
+    for server in started:
+        server.close()
+
+
+@pytest.fixture
+def celery_peer_factory(tmp_path):
+    """`celery_peer_factory(redis, queues=..., pool=..., concurrency=..., visibility_timeout=...)`
+    -> a started real Python Celery worker (tests/integration/celery_peer)."""
+    started: list[CeleryPeerWorker] = []
+
+    def make(redis: RedisServer, **kwargs) -> CeleryPeerWorker:
+        peer = CeleryPeerWorker(tmp_path / f"celery-peer-{len(started)}", redis.url(0),
+                                redis.url(1), **kwargs)
+        started.append(peer)
+        return peer.start()
+
+    yield make
+    for peer in started:
+        peer.stop(grace=10)
+        peer.close()
+
+
+@pytest.fixture
+def celery_app_factory():
+    """`celery_app_factory(redis, **conf)` -> a Python Celery client app, closed afterwards."""
+    apps = []
+
+    def make(redis: RedisServer, **conf):
+        app = celery_client(redis, **conf)
+        apps.append(app)
+        return app
+
+    yield make
+    for app in apps:
+        close_celery_client(app)

@@ -8,6 +8,7 @@ for the Prometheus text format. Everything listens and connects on 127.0.0.1 onl
 from __future__ import annotations
 
 import atexit
+import gc
 import http.client
 import json
 import os
@@ -569,3 +570,253 @@ def make_tempdir(prefix: str) -> Path:
 
 def remove_tree(path: Path) -> None:
     shutil.rmtree(path, ignore_errors=True)
+
+
+# --- october-worker, Python Celery peers and a persistent Redis (the worker/task tests) -------
+# Worker-only configuration (and the Celery client/peer settings) stripped from the inherited
+# environment as well, so a developer's shell cannot change what a worker test starts.
+WORKER_CONFIG_VARS = CONFIG_VARS + (
+    "CONCURRENCY", "QUEUES", "VISIBILITY_TIMEOUT_SECONDS", "PREFETCH_MULTIPLIER",
+    "RESULT_EXPIRES_SECONDS", "TASK_TIME_LIMIT_SECONDS", "TASK_SOFT_TIME_LIMIT_SECONDS",
+)
+INTEGRATION_DIR = Path(__file__).resolve().parent
+CELERY_PYTHON = "/usr/bin/python3"  # Debian's python3 with python3-celery, never a pyenv one
+
+
+def worker_binary() -> Path:
+    env = os.environ.get("OCTOBER_WORKER_BIN")
+    path = Path(env) if env else REPO_ROOT / "build" / "release" / "bin" / "october-worker"
+    if not path.is_absolute():
+        path = REPO_ROOT / path
+    return path
+
+
+def worker_clean_env(extra: dict | None = None) -> dict:
+    env = {k: v for k, v in clean_env().items()
+           if k not in WORKER_CONFIG_VARS and not k.startswith(("CELERY_", "OCTOBER_PEER_"))}
+    if extra:
+        env.update({k: str(v) for k, v in extra.items() if v is not None})
+    return env
+
+
+class WorkerServer(ApiServer):
+    """An october-worker process; its HTTP listener serves /healthz, /ready and /metrics."""
+
+    name = "october-worker"
+
+    def __init__(self, workdir: Path, env: dict, args: list[str] | None = None,
+                 binary: Path | None = None):
+        super().__init__(workdir, env, args=args, binary=binary or worker_binary())
+
+    def start(self, wait_ready: bool = True, timeout: float = 20.0) -> "WorkerServer":
+        if not self.binary.exists():
+            raise RuntimeError(f"october-worker binary not found at {self.binary} "
+                               "(set OCTOBER_WORKER_BIN)")
+        self._spawn([str(self.binary), *self.args], worker_clean_env(self.env))
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if not self.alive():
+                raise RuntimeError("october-worker exited during start-up\n" + self.report())
+            status = self._probe("/ready")
+            if status is not None and (not wait_ready or status == 200):
+                return self
+            time.sleep(0.05)
+        raise RuntimeError(f"october-worker not {'ready' if wait_ready else 'answering'} "
+                           f"within {timeout}s\n" + self.report())
+
+    def ready_status(self) -> int | None:
+        return self._probe("/ready")
+
+    def log_records(self) -> list[dict]:
+        """The JSON log lines written to stdout so far (other lines skipped)."""
+        records = []
+        for line in self.stdout_lines():
+            try:
+                rec = json.loads(line)
+            except ValueError:
+                continue
+            if isinstance(rec, dict):
+                records.append(rec)
+        return records
+
+
+class PersistentRedisServer(RedisServer):
+    """A redis-server with an fsync-always append-only file: a stop + start on the same port
+    keeps every queued message, as a production Redis with persistence would."""
+
+    name = "redis-aof"
+
+    def start(self, port: int | None = None, timeout: float = 10.0) -> "PersistentRedisServer":
+        self.port = port or self.port or free_port()
+        argv = ["/usr/bin/redis-server", "--port", str(self.port), "--bind", LOOPBACK,
+                "--save", "", "--appendonly", "yes", "--appendfsync", "always",
+                "--dir", str(self.datadir), "--daemonize", "no", "--protected-mode", "yes",
+                "--loglevel", "warning"]
+        self._spawn(argv, clean_env())
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if not self.alive():
+                raise RuntimeError("redis-server exited during start-up\n" + self.report())
+            if self.ping():
+                return self
+            time.sleep(0.05)
+        raise RuntimeError("redis-server did not answer PING in time\n" + self.report())
+
+    def restart(self, down_seconds: float = 0.0) -> None:
+        port = self.port
+        self.stop()
+        time.sleep(down_seconds)
+        self.start(port=port)
+
+
+class CeleryPeerWorker(ManagedProcess):
+    """A real Python Celery worker (Debian's celery) running tests/integration/celery_peer."""
+
+    name = "celery-worker"
+
+    def __init__(self, workdir: Path, broker: str, backend: str, queues: str = "celery",
+                 pool: str = "threads", concurrency: int = 2,
+                 visibility_timeout: float | None = None, prefetch_multiplier: int = 1,
+                 extra_env: dict | None = None):
+        super().__init__(workdir)
+        self.prefetch_multiplier = prefetch_multiplier
+        self.broker, self.backend, self.queues = broker, backend, queues
+        self.pool, self.concurrency = pool, concurrency
+        self.visibility_timeout = visibility_timeout
+        self.extra_env = dict(extra_env or {})
+
+    def start(self, timeout: float = 60.0) -> "CeleryPeerWorker":
+        env = worker_clean_env({
+            "PYTHONPATH": str(INTEGRATION_DIR), "PYTHONDONTWRITEBYTECODE": "1",
+            "OCTOBER_PEER_BROKER": self.broker, "OCTOBER_PEER_BACKEND": self.backend,
+            "OCTOBER_PEER_VISIBILITY_TIMEOUT": self.visibility_timeout,
+            "OCTOBER_PEER_PREFETCH_MULTIPLIER": self.prefetch_multiplier,
+            **self.extra_env})
+        env.pop("PYTHONHOME", None)
+        argv = [CELERY_PYTHON, "-m", "celery", "-A", "celery_peer.app", "worker",
+                f"--pool={self.pool}", f"--concurrency={self.concurrency}", "-Q", self.queues,
+                "--without-gossip", "--without-mingle", "--without-heartbeat",
+                "--loglevel=INFO", "-n", f"peer{os.getpid()}-{id(self)}@localhost"]
+        offset = self.stderr_path.stat().st_size if self.stderr_path.exists() else 0
+        self._spawn(argv, env)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if not self.alive():
+                raise RuntimeError("celery worker exited during start-up\n" + self.report())
+            try:
+                with open(self.stderr_path, "rb") as f:
+                    f.seek(offset)
+                    if re.search(rb"@localhost ready\.", f.read()):
+                        return self
+            except OSError:
+                pass
+            time.sleep(0.1)
+        raise RuntimeError("celery worker not ready in time\n" + self.report())
+
+    def log_text(self) -> str:
+        try:
+            return self.stderr_path.read_text(errors="replace")
+        except OSError:
+            return ""
+
+
+# Defaults for every october-worker the tests start: a 2-core machine, no drain delay after
+# SIGTERM, fast readiness polling, a short grace for running tasks.
+BASE_WORKER_ENV = {
+    "HOST": LOOPBACK,
+    "LOG_LEVEL": "info",
+    "IO_THREADS": "1",
+    "CONCURRENCY": "2",
+    "READINESS_INTERVAL_SECONDS": "0.2",
+    "SHUTDOWN_DRAIN_SECONDS": "0",
+    "SHUTDOWN_TIMEOUT_SECONDS": "5",
+}
+
+
+def worker_env(redis: RedisServer, port: int | None = None, **overrides) -> dict:
+    env = dict(BASE_WORKER_ENV)
+    env["PORT"] = str(port or free_port())
+    env["CELERY_BROKER_URL"] = redis.url(0)
+    env["CELERY_RESULT_BACKEND"] = redis.url(1)
+    for k, v in overrides.items():
+        if v is None:
+            env.pop(k, None)
+        else:
+            env[k] = str(v)
+    return env
+
+
+def start_worker(workdir, redis: RedisServer, env: dict | None = None, args=None,
+                 wait_ready: bool = True, attempts: int = 3) -> WorkerServer:
+    """Start an october-worker; retry on a fresh port when it dies at start-up."""
+    last_error = None
+    for attempt in range(attempts):
+        full_env = worker_env(redis, **(env or {}))
+        server = WorkerServer(workdir / f"worker-{full_env['PORT']}-{attempt}", full_env,
+                              args=args)
+        try:
+            return server.start(wait_ready=wait_ready)
+        except RuntimeError as exc:
+            last_error = exc
+            exited = server.proc is not None and server.proc.poll() is not None
+            server.close()
+            if not exited or (env is not None and "PORT" in env):
+                break
+    raise last_error
+
+
+def redis_client(server: RedisServer, db: int):
+    import redis  # python3-redis
+    return redis.Redis(host=LOOPBACK, port=server.port, db=db, socket_timeout=10,
+                       socket_connect_timeout=5)
+
+
+def celery_client(server: RedisServer, **conf):
+    """A Python Celery client app on `server` (broker db 0, result backend db 1)."""
+    from celery import Celery  # python3-celery
+    app = Celery("october-tests", broker=server.url(0), backend=server.url(1),
+                 set_as_current=False)
+    app.conf.update(broker_connection_retry=True, broker_connection_max_retries=3,
+                    result_expires=3600,
+                    # Bounded reconnects of the result subscriber (Redis restarts, teardown).
+                    result_backend_transport_options={"retry_policy": {
+                        "max_retries": 5, "interval_start": 0, "interval_step": 0.2,
+                        "interval_max": 0.5}},
+                    **conf)
+    return app
+
+
+def close_celery_client(app) -> None:
+    """Close a client app so results garbage-collected later (AsyncResult.__del__ unsubscribes)
+    never try to reach a Redis the test already stopped."""
+    gc.collect()
+    try:
+        consumer = getattr(app.backend, "result_consumer", None)
+        pubsub = getattr(consumer, "_pubsub", None)
+        if pubsub is not None:
+            consumer._pubsub = None
+            pubsub.close()
+    except Exception:  # noqa: BLE001 - best effort at teardown
+        pass
+    try:
+        app.close()
+    except Exception:  # noqa: BLE001
+        pass
+
+
+def task_meta(backend, task_id: str) -> dict | None:
+    """The stored result of a task (`celery-task-meta-<id>`), None while there is none."""
+    raw = backend.get(f"celery-task-meta-{task_id}")
+    return json.loads(raw) if raw is not None else None
+
+
+def queue_lengths(broker, queue: str = "celery") -> dict[str, int]:
+    """LLEN of a queue and of its priority lists (kombu's `<queue>\\x06\\x16<p>` names)."""
+    names = [queue] + [f"{queue}\x06\x16{p}" for p in (3, 6, 9)]
+    return {n: broker.llen(n) for n in names}
+
+
+def promtool_check(text: str) -> tuple[int, str]:
+    res = subprocess.run(["/usr/bin/promtool", "check", "metrics"], input=text.encode(),
+                         capture_output=True, timeout=30)
+    return res.returncode, res.stdout.decode(errors="replace") + res.stderr.decode(errors="replace")
