@@ -15,7 +15,14 @@ packages=(
   python3 python3-pytest python3-requests python3-redis python3-celery
   # benchmarks
   wrk nginx-light python3-fastapi python3-uvicorn
+  # chart and pipeline tests (their npm tools come from scripts/install-tools.sh)
+  unzip python3-yaml
 )
+# Node.js and npm usually ship with the machine (a newer build than Debian's); only when they
+# are absent do Debian's packages stand in.
+if ! command -v npm >/dev/null 2>&1; then
+  packages+=(nodejs npm)
+fi
 
 missing=()
 for pkg in "${packages[@]}"; do
@@ -24,7 +31,12 @@ for pkg in "${packages[@]}"; do
   fi
 done
 
+install_npm_tools() {
+  bash "$(dirname "$0")/install-tools.sh"
+}
+
 if ((${#missing[@]} == 0)); then
+  install_npm_tools
   exit 0
 fi
 
@@ -44,3 +56,5 @@ for svc in redis-server nginx prometheus; do
     systemctl stop "$svc" || true
   fi
 done
+
+install_npm_tools
