@@ -16,7 +16,7 @@ packages=(
   # benchmarks
   wrk nginx-light python3-fastapi python3-uvicorn
   # chart and pipeline tests (their npm tools come from scripts/install-tools.sh)
-  unzip python3-yaml
+  unzip python3-yaml jq
 )
 # Node.js and npm usually ship with the machine (a newer build than Debian's); only when they
 # are absent do Debian's packages stand in.
