@@ -87,22 +87,6 @@ int main(int argc, char** argv) {
   config::Options options("october-api",
                           "October's HTTP service: probes, metrics, compute and fault drills.");
   api::add_api_options(options, config);
-  try {
-    // Read before any thread starts, so getenv's lack of thread safety cannot bite.
-    auto getenv = [](const char* name) {
-      return std::getenv(name);  // NOLINT(concurrency-mt-unsafe)
-    };
-    if (!options.parse(argc, argv, getenv)) {
-      std::cout << options.help_text();
-      return 0;
-    }
-  } catch (const config::ConfigError& e) {
-    std::cerr << "october-api: " << e.what() << "\n";
-    return 2;
-  }
-
-  log::init(*log::parse_level(config.common.log_level));
-  int status = serve(config);
-  log::shutdown();
-  return status;
+  if (auto stop = parse_command_line(options, "october-api", argc, argv)) return *stop;
+  return run_with_logging(config.common.log_level, [&config] { return serve(config); });
 }

@@ -79,25 +79,9 @@ redis.call('ZREM', KEYS[2], ARGV[1])
 return 0
 )lua";
 
-// KEYS: unacked, unacked_index, queue list. ARGV: tag, new envelope. A retry enters at the
-// producing end like any new message.
-constexpr std::string_view kRepublish = R"lua(
-redis.call('LPUSH', KEYS[3], ARGV[2])
-redis.call('HDEL', KEYS[1], ARGV[1])
-redis.call('ZREM', KEYS[2], ARGV[1])
-return 1
-)lua";
-
 // KEYS: unacked, unacked_index, dead list. ARGV: tag, record.
 constexpr std::string_view kDeadLetter = R"lua(
 redis.call('LPUSH', KEYS[3], ARGV[2])
-redis.call('HDEL', KEYS[1], ARGV[1])
-redis.call('ZREM', KEYS[2], ARGV[1])
-return 1
-)lua";
-
-// KEYS: unacked, unacked_index. ARGV: tag.
-constexpr std::string_view kAck = R"lua(
 redis.call('HDEL', KEYS[1], ARGV[1])
 redis.call('ZREM', KEYS[2], ARGV[1])
 return 1
@@ -218,17 +202,6 @@ void Broker::wait_for_message(const std::string& key, double timeout_seconds) {
   checked(broker_.command({"BLMOVE", key, key, "RIGHT", "RIGHT", seconds_text(timeout_seconds)}));
 }
 
-void Broker::store_result(std::string_view task_id, const std::string& record,
-                          std::int64_t expires_seconds) {
-  std::string key = result_key(task_id);
-  checked(backend_.command({"SETEX", key, std::to_string(expires_seconds), record}));
-  checked(backend_.command({"PUBLISH", key, record}));
-}
-
-void Broker::ack(const std::string& tag) {
-  eval(broker_, kAck, {std::string(kUnackedHash), std::string(kUnackedIndex)}, {tag});
-}
-
 bool Broker::requeue(const std::string& tag, const std::string& envelope,
                      const std::string& queue_key) {
   auto reply =
@@ -250,12 +223,6 @@ void Broker::dead_letter(std::string_view queue, const std::string& tag, const s
   eval(broker_, kDeadLetter,
        {std::string(kUnackedHash), std::string(kUnackedIndex), dead_letter_key(queue)},
        {tag, record});
-}
-
-void Broker::republish(const std::string& tag, const std::string& envelope,
-                       const std::string& queue_key) {
-  eval(broker_, kRepublish, {std::string(kUnackedHash), std::string(kUnackedIndex), queue_key},
-       {tag, envelope});
 }
 
 int Broker::restore_expired(double visibility_timeout_seconds) {

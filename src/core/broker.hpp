@@ -33,10 +33,6 @@ class Broker {
                               int max_count);
   // Blocks until `key` holds a message or the timeout passes, without taking anything.
   void wait_for_message(const std::string& key, double timeout_seconds);
-  void store_result(std::string_view task_id, const std::string& record,
-                    std::int64_t expires_seconds);
-  void ack(const std::string& tag);
-
   // A finished task: its result record to store (unless empty), then its message to ack, or
   // to replace by `retry_envelope` on `retry_queue_key` when it is retried.
   struct Completion {
@@ -55,14 +51,10 @@ class Broker {
   // "message_base64" when the message is not UTF-8).
   void dead_letter(std::string_view queue, const std::string& tag, const std::string& raw,
                    const std::string& reason);
-  // Publishes a retry (same id, retries+1, eta) and acks the original in one script.
-  void republish(const std::string& tag, const std::string& envelope, const std::string& queue_key);
   // Restores messages unacked for longer than the visibility timeout, under Celery's mutex.
   // Returns how many were restored.
   int restore_expired(double visibility_timeout_seconds);
   std::int64_t queue_length(const std::vector<std::string>& keys);
-
-  redis::Connection& broker_connection() { return broker_; }
 
  private:
   redis::Reply eval(redis::Connection& connection, std::string_view script,

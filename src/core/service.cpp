@@ -6,6 +6,8 @@
 
 #include <array>
 #include <cmath>
+#include <cstdlib>
+#include <iostream>
 
 #include "core/log.hpp"
 
@@ -107,6 +109,30 @@ void RedisHealth::loop() {
     }
     wake_.wait_for(lock, interval_, [this] { return stop_; });
   }
+}
+
+std::optional<int> parse_command_line(config::Options& options, std::string_view program, int argc,
+                                      const char* const* argv) {
+  try {
+    auto getenv = [](const char* name) {
+      return std::getenv(name);  // NOLINT(concurrency-mt-unsafe): no thread runs yet
+    };
+    if (!options.parse(argc, argv, getenv)) {
+      std::cout << options.help_text();
+      return 0;
+    }
+  } catch (const config::ConfigError& e) {
+    std::cerr << program << ": " << e.what() << "\n";
+    return 2;
+  }
+  return std::nullopt;
+}
+
+int run_with_logging(const std::string& log_level, const std::function<int()>& serve) {
+  log::init(*log::parse_level(log_level));
+  int status = serve();
+  log::shutdown();
+  return status;
 }
 
 void block_shutdown_signals() {

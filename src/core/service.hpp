@@ -5,8 +5,11 @@
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
+#include <functional>
 #include <mutex>
+#include <optional>
 #include <string>
+#include <string_view>
 #include <thread>
 
 #include "core/config.hpp"
@@ -60,6 +63,16 @@ class RedisHealth {
   std::string last_error_ = "no Redis check has completed yet";
   std::thread thread_;
 };
+
+// The start of both binaries' main: reads the environment and the flags into `options`.
+// Returns the exit status to stop with (0 after --help, 2 after a one-line error naming the
+// setting), or nullopt to go on. Call before any thread starts.
+std::optional<int> parse_command_line(config::Options& options, std::string_view program, int argc,
+                                      const char* const* argv);
+
+// Runs `serve` with logging set up at `log_level`, and stops logging only after `serve` has
+// returned (and so every thread it started has stopped).
+int run_with_logging(const std::string& log_level, const std::function<int()>& serve);
 
 // Blocks SIGTERM and SIGINT in this thread and every thread started after it, so sigwait in
 // run_until_signal is their only receiver. Call first thing in main.

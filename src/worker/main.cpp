@@ -106,22 +106,6 @@ int main(int argc, char** argv) {
   config::Options options("october-worker",
                           "October's background-task worker, wire-compatible with Celery 5.");
   worker::add_worker_options(options, config);
-  try {
-    // Read before any thread starts, so getenv's lack of thread safety cannot bite.
-    auto getenv = [](const char* name) {
-      return std::getenv(name);  // NOLINT(concurrency-mt-unsafe)
-    };
-    if (!options.parse(argc, argv, getenv)) {
-      std::cout << options.help_text();
-      return 0;
-    }
-  } catch (const config::ConfigError& e) {
-    std::cerr << "october-worker: " << e.what() << "\n";
-    return 2;
-  }
-
-  log::init(*log::parse_level(config.common.log_level));
-  int status = serve(config);
-  log::shutdown();
-  return status;
+  if (auto stop = parse_command_line(options, "october-worker", argc, argv)) return *stop;
+  return run_with_logging(config.common.log_level, [&config] { return serve(config); });
 }
