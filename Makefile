@@ -5,7 +5,7 @@ BUILD_DIR := build/$(PRESET)
 JOBS ?= $(shell nproc)
 
 .DEFAULT_GOAL := help
-.PHONY: help bootstrap configure build run test test-asan test-tsan bench lint format clean
+.PHONY: help bootstrap configure build run test test-asan test-tsan test-images bench lint format clean
 
 help: ## List the targets
 	@grep -hE '^[a-zA-Z0-9_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-20s %s\n", $$1, $$2}'
@@ -30,6 +30,10 @@ test-asan: ## Run the suite under AddressSanitizer + UndefinedBehaviorSanitizer
 
 test-tsan: ## Run the suite under ThreadSanitizer
 	@$(MAKE) --no-print-directory test PRESET=tsan
+
+test-images: ## Build both images with Podman and test them hardened, plus the compose stack (root)
+	@bash scripts/bootstrap-images.sh
+	@bash tests/images/run.sh
 
 bench: build ## Benchmarks: october-api against nginx (and Python), october-worker against Celery
 	@/usr/bin/python3 bench/http_bench.py $(BUILD_DIR)/bin/october-api

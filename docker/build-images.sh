@@ -26,7 +26,7 @@ while (($#)); do
     --tag) tag=${2:?--tag needs a value}; shift ;;
     --tag=*) tag=${1#*=} ;;
     --no-standins) standins=false ;;
-    -h | --help) sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h | --help) sed -n '2,15p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "build-images: unknown argument '$1'" >&2; exit 2 ;;
   esac
   shift

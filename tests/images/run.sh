@@ -8,7 +8,7 @@
 #
 # Usage: tests/images/run.sh [--no-compose] [--tag TAG]
 #   --no-compose  skip the docker-compose.yml phase
-#   --tag TAG     tag of the images it builds (default imagetest): october-api:TAG, october-worker:TAG
+#   --tag TAG     tag of the images it builds and tests (default imagetest)
 # Needs root (rootful Podman) and Debian's mirror: scripts/bootstrap-images.sh installs Podman,
 # runc, mmdebstrap and podman-compose; docker/standin-base-images.sh builds the base image
 # stand-ins once (cached in Podman's storage and in .cache/images/).
@@ -24,7 +24,7 @@ while (($#)); do
     --no-compose) compose=false ;;
     --tag) tag=${2:?--tag needs a value}; shift ;;
     --tag=*) tag=${1#*=} ;;
-    -h | --help) sed -n '2,18p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h | --help) sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "images: unknown argument '$1'" >&2; exit 2 ;;
   esac
   shift
@@ -45,6 +45,7 @@ api_limit_mb=40
 started=$SECONDS
 compose_up=false
 compose_project=${prefix//-/_}
+redis_port='' worker_port='' api_port='' compose_api_port='' compose_worker_port=''
 
 log() { echo "images: $*"; }
 fail() {
@@ -66,6 +67,13 @@ cleanup() {
     done
   fi
   if $compose_up; then
+    if ((rc != 0)); then
+      for name in $("${podman[@]}" ps -a --filter "label=io.podman.compose.project=$compose_project" \
+        --format '{{.Names}}' 2>/dev/null); do
+        echo "---- last log lines of $name" >&2
+        "${podman[@]}" logs --tail 20 "$name" >&2 2>&1 || true
+      done
+    fi
     compose_cmd down -v -t 5 >/dev/null 2>&1 || true
     "${podman[@]}" network rm -f "${compose_project}_default" >/dev/null 2>&1 || true
   fi
@@ -76,7 +84,8 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-# A TCP port nobody listens on at 127.0.0.1, distinct from those already handed out.
+# free_port VAR: sets VAR to a TCP port nobody listens on at 127.0.0.1, distinct from those
+# already handed out.
 taken=" "
 free_port() {
   local port
@@ -85,7 +94,7 @@ free_port() {
     [[ $taken == *" $port "* ]] && continue
     if ! (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
       taken+="$port "
-      echo "$port"
+      printf -v "$1" '%s' "$port"
       return
     fi
   done
@@ -172,9 +181,9 @@ done
 
 # ---- run hardened on loopback ------------------------------------------------------------------
 phase "run redis, worker and api containers on loopback"
-redis_port=$(free_port)
-worker_port=$(free_port)
-api_port=$(free_port)
+free_port redis_port
+free_port worker_port
+free_port api_port
 # No periodic health timer (it needs systemd, absent here); `podman healthcheck run` below runs the
 # image's HEALTHCHECK on demand.
 hardening=(--health-interval=disable --network=host --read-only --read-only-tmpfs=false --cap-drop=ALL --user 65532:65532
@@ -256,8 +265,8 @@ compose_cmd() {
 }
 if $compose; then
   phase "docker-compose.yml with podman-compose"
-  compose_api_port=$(free_port)
-  compose_worker_port=$(free_port)
+  free_port compose_api_port
+  free_port compose_worker_port
   compose_up=true
   t=$SECONDS
   # Without systemd podman cannot arm health timers and says so on every container: hide that.
