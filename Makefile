@@ -36,7 +36,7 @@ test-images: ## Build both images with Podman and test them hardened, plus the c
 	@bash tests/images/run.sh
 
 bench: build ## Benchmarks: october-api against nginx (and Python), october-worker against Celery
-	@/usr/bin/python3 bench/http_bench.py $(BUILD_DIR)/bin/october-api
+	@OCTOBER_API_BIN=$(BUILD_DIR)/bin/october-api bash bench/run.sh
 	@/usr/bin/python3 bench/worker_bench.py $(BUILD_DIR)/bin/october-worker
 
 lint: configure ## clang-format check, clang-tidy, shellcheck
