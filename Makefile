@@ -3,6 +3,8 @@ SHELL := /bin/bash
 PRESET ?= release
 BUILD_DIR := build/$(PRESET)
 JOBS ?= $(shell nproc)
+# Extra ctest arguments, e.g. CTEST_ARGS='-R worker' or CTEST_ARGS='--label-exclude images'.
+CTEST_ARGS ?=
 
 .DEFAULT_GOAL := help
 .PHONY: help bootstrap configure build run test test-asan test-tsan test-images bench lint format clean
@@ -22,8 +24,8 @@ build: configure ## Build the binaries and tests (PRESET=release|debug|asan|tsan
 run: build ## Start redis-server, october-worker and october-api on loopback; Ctrl-C stops all
 	@OCTOBER_BIN_DIR=$(BUILD_DIR)/bin bash scripts/run-local.sh
 
-test: build ## Run every test (unit and black-box) through ctest
-	@ctest --preset $(PRESET) -j $(JOBS)
+test: build ## Run every test (unit, black-box, chart, pipeline, images) through ctest
+	@ctest --preset $(PRESET) -j $(JOBS) $(CTEST_ARGS)
 
 test-asan: ## Run the suite under AddressSanitizer + UndefinedBehaviorSanitizer
 	@$(MAKE) --no-print-directory test PRESET=asan
@@ -31,8 +33,7 @@ test-asan: ## Run the suite under AddressSanitizer + UndefinedBehaviorSanitizer
 test-tsan: ## Run the suite under ThreadSanitizer
 	@$(MAKE) --no-print-directory test PRESET=tsan
 
-test-images: ## Build both images with Podman and test them hardened, plus the compose stack (root)
-	@bash scripts/bootstrap-images.sh
+test-images: bootstrap ## Only the image test (make test runs it too): Podman build, hardened run, compose (root)
 	@bash tests/images/run.sh
 
 bench: build ## Benchmarks: october-api against nginx (and Python), october-worker against Celery

@@ -12,7 +12,7 @@
 # Usage: docker/standin-base-images.sh [--with-redis] [--force]
 # Reuses what exists: the images in podman's storage, and for the Debian one the rootfs tarball
 # cached in .cache/images/ (git-ignored; keyed by this recipe's version), so mmdebstrap runs once.
-# Needs root, podman and mmdebstrap (scripts/bootstrap-images.sh installs them).
+# Needs root, podman and mmdebstrap (scripts/bootstrap.sh installs them).
 # mmdebstrap hooks receive the rootfs path as $1, so they are single-quoted on purpose.
 # shellcheck disable=SC2016
 set -euo pipefail
