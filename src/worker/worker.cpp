@@ -123,12 +123,17 @@ std::string Worker::redis_error() const {
 }
 
 void Worker::set_redis(bool ok, const std::string& error) {
-  bool was = redis_ok_.exchange(ok);
-  if (was == ok) return;
+  // Every fetch reports success: that common case must stay a single atomic load.
+  if (ok && redis_ok_.load()) return;
+  bool was = false;
   {
+    // Under the lock with the flag, so /ready never pairs "down" with a stale or empty error; the
+    // error is refreshed on every failure, since the cause can change while Redis stays down.
     std::lock_guard lock(mutex_);
-    redis_error_ = error;
+    if (!ok) redis_error_ = error.empty() ? "unknown Redis error" : error;
+    was = redis_ok_.exchange(ok);
   }
+  if (was == ok) return;
   if (ok) {
     log::info("redis reachable", {{"broker", broker_url_.redacted()}});
   } else {

@@ -109,7 +109,7 @@ class Worker {
   bool fetching_ = true;
   bool completer_stop_ = false;
   bool abandon_ = false;
-  std::string redis_error_;
+  std::string redis_error_ = "no Redis call has completed yet";
   std::atomic<bool> redis_ok_{false};
 
   metrics::Family<metrics::Counter>& tasks_total_;

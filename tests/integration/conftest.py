@@ -6,6 +6,9 @@
   starts an october-api with extra/overriding environment; every instance is stopped after the
   test, also on failure (process groups are killed).
 - `redis_factory` (function): private redis-server instances a test may stop and restart.
+- `worker_stack` (module) with `app`, `broker`, `backend` (function): a private Redis, one
+  october-worker (2 threads) and a Python Celery client app, for modules that send their tasks
+  to one shared worker; a module may define its own `broker`/`backend` instead.
 
 On a failed test the tails of the stdout/stderr of every process that was running during the
 test are attached to the report.
@@ -14,58 +17,33 @@ test are attached to the report.
 from __future__ import annotations
 
 import time
+from typing import NamedTuple
 
 import pytest
 
 pytest.register_assert_rewrite("support")
 
 import support  # noqa: E402
-from support import ApiServer, RedisServer, free_port  # noqa: E402
-
-# Defaults for every api the tests start, chosen for a 2-core shared machine: short shutdown,
-# fast readiness polling, explicit pool sizes the tests can rely on.
-BASE_API_ENV = {
-    "HOST": support.LOOPBACK,
-    "LOG_LEVEL": "info",
-    "IO_THREADS": "2",
-    "COMPUTE_THREADS": "2",
-    "COMPUTE_QUEUE_SIZE": "64",
-    "READINESS_INTERVAL_SECONDS": "0.2",
-    "SHUTDOWN_DRAIN_SECONDS": "0",
-    "SHUTDOWN_TIMEOUT_SECONDS": "5",
-}
+from support import (CeleryPeerWorker, PersistentRedisServer, RedisServer,  # noqa: E402
+                     WorkerServer, celery_client, close_celery_client, redis_client, start_api,
+                     start_worker)
 
 
-def api_env(redis: RedisServer, port: int | None = None, **overrides) -> dict:
-    env = dict(BASE_API_ENV)
-    env["PORT"] = str(port or free_port())
-    env["CELERY_BROKER_URL"] = redis.url(0)
-    env["CELERY_RESULT_BACKEND"] = redis.url(1)
-    for k, v in overrides.items():
-        if v is None:
-            env.pop(k, None)
-        else:
-            env[k] = str(v)
-    return env
+def factory(build, start=None, close=lambda thing: thing.close()):
+    """The body of a `*_factory` fixture (`yield from factory(...)`): yields `make(...)`, which
+    calls `build(n, ...)` (n: how many it made before, for distinct work dirs) and then
+    `start(thing)` when given. Everything made is closed at teardown, also after a failed test,
+    and also when its start failed: it is recorded before it starts."""
+    made = []
 
+    def make(*args, **kwargs):
+        thing = build(len(made), *args, **kwargs)
+        made.append(thing)
+        return start(thing) if start else thing
 
-def start_api(workdir, redis: RedisServer, env: dict | None = None, args=None,
-              wait_ready: bool = True, attempts: int = 3) -> ApiServer:
-    """Start an api; retry on a fresh port when it dies at start-up (port taken meanwhile)."""
-    last_error = None
-    for attempt in range(attempts):
-        full_env = api_env(redis, **(env or {}))
-        server = ApiServer(workdir / f"api-{full_env['PORT']}-{attempt}", full_env, args=args)
-        try:
-            return server.start(wait_ready=wait_ready)
-        except RuntimeError as exc:
-            last_error = exc
-            exited = server.proc is not None and server.proc.poll() is not None
-            server.close()
-            explicit_port = env is not None and "PORT" in env
-            if not exited or explicit_port:
-                break
-    raise last_error
+    yield make
+    for thing in made:
+        close(thing)
 
 
 @pytest.fixture(scope="session")
@@ -91,32 +69,17 @@ def api(run_dir, redis_server, request):
 
 @pytest.fixture
 def redis_factory(tmp_path):
-    started: list[RedisServer] = []
-
-    def make() -> RedisServer:
-        server = RedisServer(tmp_path / f"redis-{len(started)}")
-        started.append(server)
-        return server.start()
-
-    yield make
-    for server in started:
-        server.close()
+    yield from factory(lambda n: RedisServer(tmp_path / f"redis-{n}"), start=RedisServer.start)
 
 
 @pytest.fixture
 def api_factory(tmp_path, redis_server):
-    started: list[ApiServer] = []
+    def build(n, env: dict | None = None, args=None, wait_ready: bool = True,
+              redis: RedisServer | None = None):
+        return start_api(tmp_path, redis or redis_server, env=env, args=args,
+                         wait_ready=wait_ready)
 
-    def make(env: dict | None = None, args=None, wait_ready: bool = True,
-             redis: RedisServer | None = None) -> ApiServer:
-        server = start_api(tmp_path, redis or redis_server, env=env, args=args,
-                           wait_ready=wait_ready)
-        started.append(server)
-        return server
-
-    yield make
-    for server in started:
-        server.close()
+    yield from factory(build)
 
 
 # --- failure reporting -----------------------------------------------------------------------
@@ -140,69 +103,76 @@ def pytest_runtest_makereport(item, call):
 
 
 # --- october-worker / Celery fixtures (worker and task tests) --------------------------------
-from support import (CeleryPeerWorker, PersistentRedisServer, WorkerServer,  # noqa: E402
-                     celery_client, close_celery_client, start_worker)
-
-
 @pytest.fixture
 def worker_factory(tmp_path):
     """`worker_factory(redis, env={...}, args=[...], wait_ready=True)` -> WorkerServer."""
-    started: list[WorkerServer] = []
+    def build(n, redis: RedisServer, env: dict | None = None, args=None,
+              wait_ready: bool = True) -> WorkerServer:
+        return start_worker(tmp_path, redis, env=env, args=args, wait_ready=wait_ready)
 
-    def make(redis: RedisServer, env: dict | None = None, args=None,
-             wait_ready: bool = True) -> WorkerServer:
-        server = start_worker(tmp_path, redis, env=env, args=args, wait_ready=wait_ready)
-        started.append(server)
-        return server
-
-    yield make
-    for server in started:
-        server.close()
+    yield from factory(build)
 
 
 @pytest.fixture
 def aof_redis_factory(tmp_path):
     """Private redis-server instances with an append-only file (survive stop + start)."""
-    started: list[PersistentRedisServer] = []
+    yield from factory(lambda n: PersistentRedisServer(tmp_path / f"redis-aof-{n}"),
+                       start=PersistentRedisServer.start)
 
-    def make() -> PersistentRedisServer:
-        server = PersistentRedisServer(tmp_path / f"redis-aof-{len(started)}")
-        started.append(server)
-        return server.start()
 
-    yield make
-    for server in started:
-        server.close()
+def stop_peer(peer: CeleryPeerWorker) -> None:
+    # Celery's warm shutdown waits for the tasks running: longer than the default grace.
+    peer.stop(grace=10)
+    peer.close()
 
 
 @pytest.fixture
 def celery_peer_factory(tmp_path):
     """`celery_peer_factory(redis, queues=..., pool=..., concurrency=..., visibility_timeout=...)`
     -> a started real Python Celery worker (tests/integration/celery_peer)."""
-    started: list[CeleryPeerWorker] = []
+    def build(n, redis: RedisServer, **kwargs) -> CeleryPeerWorker:
+        return CeleryPeerWorker(tmp_path / f"celery-peer-{n}", redis.url(0), redis.url(1),
+                                **kwargs)
 
-    def make(redis: RedisServer, **kwargs) -> CeleryPeerWorker:
-        peer = CeleryPeerWorker(tmp_path / f"celery-peer-{len(started)}", redis.url(0),
-                                redis.url(1), **kwargs)
-        started.append(peer)
-        return peer.start()
-
-    yield make
-    for peer in started:
-        peer.stop(grace=10)
-        peer.close()
+    yield from factory(build, start=CeleryPeerWorker.start, close=stop_peer)
 
 
 @pytest.fixture
 def celery_app_factory():
     """`celery_app_factory(redis, **conf)` -> a Python Celery client app, closed afterwards."""
-    apps = []
+    yield from factory(lambda n, redis, **conf: celery_client(redis, **conf),
+                       close=close_celery_client)
 
-    def make(redis: RedisServer, **conf):
-        app = celery_client(redis, **conf)
-        apps.append(app)
-        return app
 
-    yield make
-    for app in apps:
-        close_celery_client(app)
+class WorkerStack(NamedTuple):
+    redis: RedisServer
+    worker: WorkerServer
+    app: object  # celery.Celery
+
+
+@pytest.fixture(scope="module")
+def worker_stack(run_dir, request):
+    """A private Redis, one october-worker (2 threads, defaults otherwise), a Celery client."""
+    workdir = run_dir / f"worker-stack-{request.module.__name__}"
+    redis = RedisServer(workdir / "redis").start()
+    worker = start_worker(workdir / "worker", redis, env={"CONCURRENCY": "2"})
+    app = celery_client(redis)
+    yield WorkerStack(redis, worker, app)
+    close_celery_client(app)
+    worker.close()
+    redis.close()
+
+
+@pytest.fixture
+def app(worker_stack):
+    return worker_stack.app
+
+
+@pytest.fixture
+def broker(worker_stack):
+    return redis_client(worker_stack.redis, 0)
+
+
+@pytest.fixture
+def backend(worker_stack):
+    return redis_client(worker_stack.redis, 1)

@@ -21,6 +21,7 @@ import tempfile
 import time
 from pathlib import Path
 
+import pytest
 import requests
 
 LOOPBACK = "127.0.0.1"
@@ -49,12 +50,18 @@ def _kill_leftovers() -> None:
         proc.kill_group()
 
 
-def api_binary() -> Path:
-    env = os.environ.get("OCTOBER_API_BIN")
-    path = Path(env) if env else REPO_ROOT / "build" / "release" / "bin" / "october-api"
+def built_binary(name: str, env_var: str) -> Path:
+    """The binary `env_var` names (relative to the repository root unless absolute), else the
+    release build's `name`."""
+    env = os.environ.get(env_var)
+    path = Path(env) if env else REPO_ROOT / "build" / "release" / "bin" / name
     if not path.is_absolute():
         path = REPO_ROOT / path
     return path
+
+
+def api_binary() -> Path:
+    return built_binary("october-api", "OCTOBER_API_BIN")
 
 
 def free_port() -> int:
@@ -173,6 +180,7 @@ class ManagedProcess:
 
 class RedisServer(ManagedProcess):
     name = "redis"
+    persistence = ("--save", "", "--appendonly", "no")
 
     def __init__(self, workdir: Path):
         super().__init__(workdir)
@@ -182,7 +190,7 @@ class RedisServer(ManagedProcess):
     def start(self, port: int | None = None, timeout: float = 10.0) -> "RedisServer":
         self.port = port or free_port()
         argv = ["/usr/bin/redis-server", "--port", str(self.port), "--bind", LOOPBACK,
-                "--save", "", "--appendonly", "no", "--dir", str(self.datadir),
+                *self.persistence, "--dir", str(self.datadir),
                 "--daemonize", "no", "--protected-mode", "yes", "--loglevel", "warning"]
         self._spawn(argv, clean_env())
         deadline = time.monotonic() + timeout
@@ -286,6 +294,59 @@ class ApiServer(ManagedProcess):
             return self.stdout_path.read_text(errors="replace").splitlines()
         except OSError:
             return []
+
+
+# Defaults for every api the tests start, chosen for a 2-core shared machine: short shutdown,
+# fast readiness polling, explicit pool sizes the tests can rely on.
+BASE_API_ENV = {
+    "HOST": LOOPBACK,
+    "LOG_LEVEL": "info",
+    "IO_THREADS": "2",
+    "COMPUTE_THREADS": "2",
+    "COMPUTE_QUEUE_SIZE": "64",
+    "READINESS_INTERVAL_SECONDS": "0.2",
+    "SHUTDOWN_DRAIN_SECONDS": "0",
+    "SHUTDOWN_TIMEOUT_SECONDS": "5",
+}
+
+
+def server_env(base: dict, redis: RedisServer, port: int | None = None, **overrides) -> dict:
+    """`base` on `port` (a free one by default) with `redis` as broker (db 0) and result backend
+    (db 1); an override of None removes the variable."""
+    env = dict(base)
+    env["PORT"] = str(port or free_port())
+    env["CELERY_BROKER_URL"] = redis.url(0)
+    env["CELERY_RESULT_BACKEND"] = redis.url(1)
+    for k, v in overrides.items():
+        if v is None:
+            env.pop(k, None)
+        else:
+            env[k] = str(v)
+    return env
+
+
+def start_server(cls, base_env: dict, workdir, redis: RedisServer, env: dict | None = None,
+                 args=None, wait_ready: bool = True, attempts: int = 3):
+    """Start a `cls` (ApiServer, WorkerServer) with `env` over `base_env`; retry on a fresh port
+    when it dies at start-up (the free port was taken meanwhile), unless `env` fixed the port."""
+    last_error = None
+    for attempt in range(attempts):
+        full_env = server_env(base_env, redis, **(env or {}))
+        server = cls(workdir / f"{cls.name}-{full_env['PORT']}-{attempt}", full_env, args=args)
+        try:
+            return server.start(wait_ready=wait_ready)
+        except RuntimeError as exc:
+            last_error = exc
+            exited = server.proc is not None and server.proc.poll() is not None
+            server.close()
+            if not exited or (env is not None and "PORT" in env):
+                break
+    raise last_error
+
+
+def start_api(workdir, redis: RedisServer, **options) -> ApiServer:
+    """An october-api with the test defaults; `options` as for start_server."""
+    return start_server(ApiServer, BASE_API_ENV, workdir, redis, **options)
 
 
 class PrometheusServer(ManagedProcess):
@@ -584,11 +645,7 @@ CELERY_PYTHON = "/usr/bin/python3"  # Debian's python3 with python3-celery, neve
 
 
 def worker_binary() -> Path:
-    env = os.environ.get("OCTOBER_WORKER_BIN")
-    path = Path(env) if env else REPO_ROOT / "build" / "release" / "bin" / "october-worker"
-    if not path.is_absolute():
-        path = REPO_ROOT / path
-    return path
+    return built_binary("october-worker", "OCTOBER_WORKER_BIN")
 
 
 def worker_clean_env(extra: dict | None = None) -> dict:
@@ -645,22 +702,11 @@ class PersistentRedisServer(RedisServer):
     keeps every queued message, as a production Redis with persistence would."""
 
     name = "redis-aof"
+    persistence = ("--save", "", "--appendonly", "yes", "--appendfsync", "always")
 
     def start(self, port: int | None = None, timeout: float = 10.0) -> "PersistentRedisServer":
-        self.port = port or self.port or free_port()
-        argv = ["/usr/bin/redis-server", "--port", str(self.port), "--bind", LOOPBACK,
-                "--save", "", "--appendonly", "yes", "--appendfsync", "always",
-                "--dir", str(self.datadir), "--daemonize", "no", "--protected-mode", "yes",
-                "--loglevel", "warning"]
-        self._spawn(argv, clean_env())
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if not self.alive():
-                raise RuntimeError("redis-server exited during start-up\n" + self.report())
-            if self.ping():
-                return self
-            time.sleep(0.05)
-        raise RuntimeError("redis-server did not answer PING in time\n" + self.report())
+        # Back on its last port by default: its clients reconnect to where the data was.
+        return super().start(port=port or self.port, timeout=timeout)
 
     def restart(self, down_seconds: float = 0.0) -> None:
         port = self.port
@@ -734,35 +780,12 @@ BASE_WORKER_ENV = {
 
 
 def worker_env(redis: RedisServer, port: int | None = None, **overrides) -> dict:
-    env = dict(BASE_WORKER_ENV)
-    env["PORT"] = str(port or free_port())
-    env["CELERY_BROKER_URL"] = redis.url(0)
-    env["CELERY_RESULT_BACKEND"] = redis.url(1)
-    for k, v in overrides.items():
-        if v is None:
-            env.pop(k, None)
-        else:
-            env[k] = str(v)
-    return env
+    return server_env(BASE_WORKER_ENV, redis, port, **overrides)
 
 
-def start_worker(workdir, redis: RedisServer, env: dict | None = None, args=None,
-                 wait_ready: bool = True, attempts: int = 3) -> WorkerServer:
-    """Start an october-worker; retry on a fresh port when it dies at start-up."""
-    last_error = None
-    for attempt in range(attempts):
-        full_env = worker_env(redis, **(env or {}))
-        server = WorkerServer(workdir / f"worker-{full_env['PORT']}-{attempt}", full_env,
-                              args=args)
-        try:
-            return server.start(wait_ready=wait_ready)
-        except RuntimeError as exc:
-            last_error = exc
-            exited = server.proc is not None and server.proc.poll() is not None
-            server.close()
-            if not exited or (env is not None and "PORT" in env):
-                break
-    raise last_error
+def start_worker(workdir, redis: RedisServer, **options) -> WorkerServer:
+    """An october-worker with the test defaults; `options` as for start_server."""
+    return start_server(WorkerServer, BASE_WORKER_ENV, workdir, redis, **options)
 
 
 def redis_client(server: RedisServer, db: int):
@@ -814,6 +837,49 @@ def queue_lengths(broker, queue: str = "celery") -> dict[str, int]:
     """LLEN of a queue and of its priority lists (kombu's `<queue>\\x06\\x16<p>` names)."""
     names = [queue] + [f"{queue}\x06\x16{p}" for p in (3, 6, 9)]
     return {n: broker.llen(n) for n in names}
+
+
+# --- a binary that must exit on its own (--help, a configuration it refuses) -----------------
+def run_to_exit(binary: Path, args=(), env: dict | None = None, timeout: float = 5,
+                clean=clean_env) -> tuple[int, str, str]:
+    """(exit code, stdout, stderr) of `binary` on a free port, its Redis on a port nobody listens
+    on, `env` on top. Still running after `timeout` fails the test: it started instead of
+    refusing its configuration."""
+    full = clean({"HOST": LOOPBACK, "PORT": str(free_port()),
+                  "CELERY_BROKER_URL": f"redis://{LOOPBACK}:1/0",
+                  "CELERY_RESULT_BACKEND": f"redis://{LOOPBACK}:1/1", **(env or {})})
+    proc = subprocess.Popen([str(binary), *args], env=full, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, start_new_session=True)
+    try:
+        out, err = proc.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        out, err = proc.communicate()
+        pytest.fail(f"{args} {env}: still running after {timeout}s (started instead of failing)"
+                    f"\nstdout: {out[-2000:]!r}\nstderr: {err[-2000:]!r}")
+    return proc.returncode, out.decode(errors="replace"), err.decode(errors="replace")
+
+
+def run_api_binary(args=(), env: dict | None = None, timeout: float = 5) -> tuple[int, str, str]:
+    return run_to_exit(api_binary(), args, env, timeout, clean=clean_env)
+
+
+def run_worker_binary(args=(), env: dict | None = None,
+                      timeout: float = 5) -> tuple[int, str, str]:
+    return run_to_exit(worker_binary(), args, env, timeout, clean=worker_clean_env)
+
+
+def assert_rejected(result: tuple[int, str, str], *names: str) -> str:
+    """A refused configuration: exit code 2 and one stderr line, which names one of `names` (when
+    given); returns that line."""
+    rc, _, err = result
+    assert rc == 2, f"exit code {rc}; stderr {err!r}"
+    lines = err.strip().splitlines()
+    assert len(lines) == 1, f"stderr should be one line: {err!r}"
+    if names:
+        assert any(name in lines[0] for name in names), \
+            f"stderr should name {' or '.join(names)}: {err!r}"
+    return lines[0]
 
 
 def promtool_check(text: str) -> tuple[int, str]:

@@ -3,11 +3,9 @@ graceful shutdown, slow clients, keep-alive, pipelining, connection limits, bad 
 
 from __future__ import annotations
 
-import os
 import re
 import select
 import signal
-import subprocess
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -15,8 +13,8 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 import requests
 
-from support import (ApiServer, RawClient, api_binary, assert_error, clean_env, free_port,
-                     get_request, wait_for)
+from support import (ApiServer, RawClient, assert_error, assert_rejected, free_port, get_request,
+                     run_api_binary, wait_for)
 
 
 def timed_get(srv, path, **kwargs):
@@ -390,22 +388,6 @@ def test_max_connections_enforced(api_factory):
 
 
 # --- configuration ---------------------------------------------------------------------------
-def run_binary(args=(), env=None, timeout=5):
-    full = clean_env({"HOST": "127.0.0.1", "PORT": str(free_port()),
-                      "CELERY_BROKER_URL": "redis://127.0.0.1:1/0",
-                      "CELERY_RESULT_BACKEND": "redis://127.0.0.1:1/1", **(env or {})})
-    proc = subprocess.Popen([str(api_binary()), *args], env=full, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, start_new_session=True)
-    try:
-        out, err = proc.communicate(timeout=timeout)
-    except subprocess.TimeoutExpired:
-        os.killpg(proc.pid, signal.SIGKILL)
-        out, err = proc.communicate()
-        pytest.fail(f"{args} {env}: still running after {timeout}s (started instead of failing)"
-                    f"\nstdout: {out[-2000:]!r}\nstderr: {err[-2000:]!r}")
-    return proc.returncode, out.decode(errors="replace"), err.decode(errors="replace")
-
-
 BAD_ENV = [
     ("PORT", "abc"), ("PORT", "70000"), ("PORT", "0"), ("PORT", "-1"), ("LOG_LEVEL", "loud"),
     ("HOST", "999.1.1.1"), ("CELERY_BROKER_URL", "http://127.0.0.1:6379/0"),
@@ -422,25 +404,15 @@ BAD_ENV = [
 
 @pytest.mark.parametrize("var,value", BAD_ENV, ids=[f"{k}={v}" for k, v in BAD_ENV])
 def test_bad_config_env(var, value):
-    rc, out, err = run_binary(env={var: value})
-    assert rc == 2, f"exit code {rc}; stderr {err!r}"
-    lines = err.strip().splitlines()
-    assert len(lines) == 1, f"stderr should be one line: {err!r}"
-    assert var in lines[0], f"stderr should name {var}: {err!r}"
+    assert_rejected(run_api_binary(env={var: value}), var)
 
 
 def test_unknown_flag():
-    rc, out, err = run_binary(args=["--no-such-flag"])
-    assert rc == 2, f"exit code {rc}; stderr {err!r}"
-    lines = err.strip().splitlines()
-    assert len(lines) == 1 and "no-such-flag" in lines[0], err
+    assert_rejected(run_api_binary(args=["--no-such-flag"]), "no-such-flag")
 
 
 def test_bad_flag_value():
-    rc, out, err = run_binary(args=["--port=abc"])
-    assert rc == 2, f"exit code {rc}; stderr {err!r}"
-    lines = err.strip().splitlines()
-    assert len(lines) == 1 and re.search(r"PORT|--port", lines[0]), err
+    assert_rejected(run_api_binary(args=["--port=abc"]), "PORT", "--port")
 
 
 ALL_VARS = ["HOST", "PORT", "CELERY_BROKER_URL", "CELERY_RESULT_BACKEND", "LOG_LEVEL",
@@ -451,7 +423,7 @@ ALL_VARS = ["HOST", "PORT", "CELERY_BROKER_URL", "CELERY_RESULT_BACKEND", "LOG_L
 
 
 def test_help_lists_every_variable():
-    rc, out, err = run_binary(args=["--help"])
+    rc, out, err = run_api_binary(args=["--help"])
     assert rc == 0, f"exit code {rc}; stderr {err!r}"
     for var in ALL_VARS:
         assert var in out, f"--help does not list {var}"
@@ -460,7 +432,7 @@ def test_help_lists_every_variable():
 
 def test_flags_configure_like_env(tmp_path, redis_server):
     # `october-api --help` documents the syntax as --flag=value.
-    help_text = run_binary(args=["--help"])[1]
+    help_text = run_api_binary(args=["--help"])[1]
     m = re.search(r"--compute[-_]threads", help_text)
     assert m, "--help does not show the --compute-threads flag"
     port = free_port()

@@ -14,7 +14,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from support import (RedisServer, assert_error, assert_json_content_type, queue_lengths,
-                     redis_client, wait_for)
+                     redis_client, start_api, wait_for)
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 
@@ -32,7 +32,6 @@ def tasks_redis(run_dir):
 
 @pytest.fixture(scope="module")
 def tapi(run_dir, tasks_redis):
-    from conftest import start_api
     server = start_api(run_dir / "api-tasks", tasks_redis)
     yield server
     server.close()

@@ -6,9 +6,6 @@ from __future__ import annotations
 
 import base64
 import json
-import os
-import signal
-import subprocess
 import time
 import uuid
 from datetime import datetime, timedelta, timezone
@@ -17,46 +14,20 @@ import pytest
 from celery.exceptions import (NotRegistered, SoftTimeLimitExceeded, TaskRevokedError,
                                TimeLimitExceeded)
 
-from support import (RedisServer, WorkerServer, celery_client, close_celery_client, free_port,
-                     promtool_check, queue_lengths, redis_client, start_worker, task_meta,
-                     wait_for, worker_binary, worker_clean_env, worker_env)
+from support import (WorkerServer, assert_rejected, promtool_check, queue_lengths, redis_client,
+                     run_worker_binary, task_meta, wait_for, worker_env)
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 
 RESULT_TIMEOUT = 15
 
 
-@pytest.fixture(scope="module")
-def stack(run_dir):
-    """A private Redis, one october-worker (2 threads, defaults otherwise), a Celery client."""
-    redis = RedisServer(run_dir / "redis-features").start()
-    worker = start_worker(run_dir / "worker-features", redis, env={"CONCURRENCY": "2"})
-    app = celery_client(redis)
-    yield redis, worker, app
-    close_celery_client(app)
-    worker.close()
-    redis.close()
-
-
 @pytest.fixture
-def worker(stack):
-    assert stack[1].alive(), "the module's october-worker died\n" + stack[1].report()
-    return stack[1]
-
-
-@pytest.fixture
-def app(stack):
-    return stack[2]
-
-
-@pytest.fixture
-def broker(stack):
-    return redis_client(stack[0], 0)
-
-
-@pytest.fixture
-def backend(stack):
-    return redis_client(stack[0], 1)
+def worker(worker_stack):
+    """The shared october-worker; a test that killed it fails the next ones with its logs."""
+    assert worker_stack.worker.alive(), \
+        "the module's october-worker died\n" + worker_stack.worker.report()
+    return worker_stack.worker
 
 
 def parse_iso(text: str) -> datetime:
@@ -193,28 +164,18 @@ def test_retry_state_stores_the_exception_like_celery(app, broker, backend):
 
 
 # --- time limits -----------------------------------------------------------------------------
-def test_soft_time_limit_per_message(app, backend):
+@pytest.mark.parametrize("limit,exc", [("soft_time_limit", SoftTimeLimitExceeded),
+                                       ("time_limit", TimeLimitExceeded)], ids=["soft", "hard"])
+def test_time_limit_per_message(app, backend, limit, exc):
     started = time.monotonic()
-    res = app.send_task("sleep", args=[5], soft_time_limit=0.5)
-    with pytest.raises(SoftTimeLimitExceeded):
+    res = app.send_task("sleep", args=[5], **{limit: 0.5})
+    with pytest.raises(exc):
         res.get(timeout=RESULT_TIMEOUT)
     took = time.monotonic() - started
-    assert 0.45 <= took < 2.5, f"soft limit 0.5s hit after {took:.2f}s"
+    assert 0.45 <= took < 2.5, f"{limit} 0.5s hit after {took:.2f}s"
     meta = task_meta(backend, res.id)
     assert meta["status"] == "FAILURE"
-    assert meta["result"]["exc_type"] == "SoftTimeLimitExceeded", meta
-
-
-def test_hard_time_limit_per_message(app, backend):
-    started = time.monotonic()
-    res = app.send_task("sleep", args=[5], time_limit=0.5)
-    with pytest.raises(TimeLimitExceeded):
-        res.get(timeout=RESULT_TIMEOUT)
-    took = time.monotonic() - started
-    assert 0.45 <= took < 2.5, f"hard limit 0.5s hit after {took:.2f}s"
-    meta = task_meta(backend, res.id)
-    assert meta["status"] == "FAILURE"
-    assert meta["result"]["exc_type"] == "TimeLimitExceeded", meta
+    assert meta["result"]["exc_type"] == exc.__name__, meta
 
 
 def wait_cpu_idle(worker, timeout: float = 20) -> float:
@@ -427,22 +388,6 @@ def test_result_expires_seconds(redis_factory, worker_factory, celery_app_factor
 
 
 # --- command line ----------------------------------------------------------------------------
-def run_worker_binary(args=(), env=None, timeout=5):
-    full = worker_clean_env({"HOST": "127.0.0.1", "PORT": str(free_port()),
-                             "CELERY_BROKER_URL": "redis://127.0.0.1:1/0",
-                             "CELERY_RESULT_BACKEND": "redis://127.0.0.1:1/1", **(env or {})})
-    proc = subprocess.Popen([str(worker_binary()), *args], env=full, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, start_new_session=True)
-    try:
-        out, err = proc.communicate(timeout=timeout)
-    except subprocess.TimeoutExpired:
-        os.killpg(proc.pid, signal.SIGKILL)
-        out, err = proc.communicate()
-        pytest.fail(f"{args} {env}: still running after {timeout}s (started instead of failing)"
-                    f"\nstdout: {out[-2000:]!r}\nstderr: {err[-2000:]!r}")
-    return proc.returncode, out.decode(errors="replace"), err.decode(errors="replace")
-
-
 WORKER_VARS = ["HOST", "PORT", "CELERY_BROKER_URL", "CELERY_RESULT_BACKEND", "LOG_LEVEL",
                "CONCURRENCY", "QUEUES", "VISIBILITY_TIMEOUT_SECONDS", "RESULT_EXPIRES_SECONDS",
                "TASK_TIME_LIMIT_SECONDS", "TASK_SOFT_TIME_LIMIT_SECONDS",
@@ -472,20 +417,14 @@ BAD_WORKER_ENV = [
 
 @pytest.mark.parametrize("var,value", BAD_WORKER_ENV, ids=[f"{k}={v}" for k, v in BAD_WORKER_ENV])
 def test_bad_config_exits_2_with_one_line(var, value):
-    rc, out, err = run_worker_binary(env={var: value})
-    assert rc == 2, f"{var}={value!r}: exit code {rc}; stderr {err!r}"
-    lines = err.strip().splitlines()
-    assert len(lines) == 1, f"stderr should be one line: {err!r}"
-    assert var in lines[0] or f"--{var.lower().replace('_', '-')}" in lines[0], \
-        f"stderr should name {var}: {err!r}"
+    assert_rejected(run_worker_binary(env={var: value}), var,
+                    f"--{var.lower().replace('_', '-')}")
 
 
 @pytest.mark.parametrize("flag", ["--concurrency=-1", "--queues=,",
                                   "--visibility-timeout-seconds=0", "--no-such-flag"])
 def test_bad_flag_exits_2_with_one_line(flag):
-    rc, out, err = run_worker_binary(args=[flag])
-    assert rc == 2, f"{flag}: exit code {rc}; stderr {err!r}"
-    assert len(err.strip().splitlines()) == 1, f"stderr should be one line: {err!r}"
+    assert_rejected(run_worker_binary(args=[flag]))
 
 
 def test_flags_configure_like_env(redis_factory, celery_app_factory, tmp_path):

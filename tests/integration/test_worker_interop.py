@@ -14,8 +14,7 @@ import pytest
 from celery.exceptions import NotRegistered
 from celery.result import ResultSet
 
-from support import (RedisServer, celery_client, close_celery_client, queue_lengths,
-                     redis_client, start_worker, task_meta, wait_for)
+from support import queue_lengths, redis_client, task_meta, wait_for
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 
@@ -34,33 +33,6 @@ def fib(n: int) -> int:
     for _ in range(n):
         a, b = b, a + b
     return a
-
-
-@pytest.fixture(scope="module")
-def stack(run_dir):
-    """A private Redis, one october-worker (2 threads) and a Python Celery client app."""
-    redis = RedisServer(run_dir / "redis-interop").start()
-    worker = start_worker(run_dir / "worker-interop", redis, env={"CONCURRENCY": "2"})
-    app = celery_client(redis)
-    yield redis, worker, app
-    close_celery_client(app)
-    worker.close()
-    redis.close()
-
-
-@pytest.fixture
-def app(stack):
-    return stack[2]
-
-
-@pytest.fixture
-def backend(stack):
-    return redis_client(stack[0], 1)
-
-
-@pytest.fixture
-def broker(stack):
-    return redis_client(stack[0], 0)
 
 
 SUCCESS_CASES = [

@@ -71,15 +71,22 @@ def kill_mid_batch(worker, backend, broker, ids) -> int:
     return left
 
 
+def october_worker_killed_mid_batch(worker_factory, redis, app, broker,
+                                    backend) -> tuple[dict[str, float], int]:
+    """An october-worker (4 threads) SIGKILLed in the middle of a batch of 20 one-second tasks;
+    returns the batch and how many messages it left in `unacked`."""
+    worker = worker_factory(redis, env={"CONCURRENCY": "4",
+                                        "VISIBILITY_TIMEOUT_SECONDS": VISIBILITY})
+    batch = send_batch(app, 20, 1)
+    return batch, kill_mid_batch(worker, backend, broker, list(batch))
+
+
 def test_sigkill_mid_batch_recovered_by_new_october_worker(redis_factory, worker_factory,
                                                            celery_app_factory):
     redis = redis_factory()
     app = celery_app_factory(redis)
     broker, backend = redis_client(redis, 0), redis_client(redis, 1)
-    first = worker_factory(redis, env={"CONCURRENCY": "4",
-                                       "VISIBILITY_TIMEOUT_SECONDS": VISIBILITY})
-    batch = send_batch(app, 20, 1)
-    left = kill_mid_batch(first, backend, broker, list(batch))
+    batch, left = october_worker_killed_mid_batch(worker_factory, redis, app, broker, backend)
 
     killed_at = time.monotonic()
     second = worker_factory(redis, env={"CONCURRENCY": "4", "PREFETCH_MULTIPLIER": "1",
@@ -99,10 +106,7 @@ def test_sigkill_mid_batch_recovered_by_python_celery_worker(redis_factory, work
     redis = redis_factory()
     app = celery_app_factory(redis)
     broker, backend = redis_client(redis, 0), redis_client(redis, 1)
-    first = worker_factory(redis, env={"CONCURRENCY": "4",
-                                       "VISIBILITY_TIMEOUT_SECONDS": VISIBILITY})
-    batch = send_batch(app, 20, 1)
-    kill_mid_batch(first, backend, broker, list(batch))
+    batch, _ = october_worker_killed_mid_batch(worker_factory, redis, app, broker, backend)
     # kombu restores at consumer start-up (and then only every ~100 s): let the entries age past
     # the visibility timeout before the Python worker starts.
     oldest = broker.zrange("unacked_index", 0, 0, withscores=True)[0][1]
@@ -152,6 +156,7 @@ def test_redis_restart_under_load(aof_redis_factory, worker_factory, celery_app_
     wait_for(lambda: worker.ready_status() == 503, timeout=10, interval=0.1,
              what="worker /ready 503 with Redis down")
     assert worker.get("/healthz", timeout=3).status_code == 200, "liveness must not need Redis"
+    assert_redis_down_reason(worker, redis.port)
     time.sleep(2)
     assert worker.alive(), "october-worker died while Redis was down\n" + worker.report()
     redis.start(port=redis.port)
@@ -230,6 +235,18 @@ def test_sigterm_with_redis_down_exits_zero(redis_factory, worker_factory):
     assert time.monotonic() - started < 7
 
 
+def assert_redis_down_reason(worker, port):
+    """/ready names the outage and the Redis error, never an empty or stale reason."""
+    r = worker.get("/ready", timeout=3)
+    assert r.status_code == 503
+    body = r.json()
+    assert body["ready"] is False and body["error"] == "not_ready", body
+    assert body["detail"].startswith("redis unreachable: "), body
+    cause = body["detail"].removeprefix("redis unreachable: ")
+    assert f":{port}" in cause and ("refused" in cause.lower() or "closed" in cause.lower()
+                                    or "reset" in cause.lower()), body
+
+
 def test_worker_started_without_redis_becomes_ready(redis_factory, worker_factory,
                                                     celery_app_factory):
     redis = redis_factory()
@@ -239,6 +256,7 @@ def test_worker_started_without_redis_becomes_ready(redis_factory, worker_factor
     assert worker.get("/healthz").status_code == 200
     time.sleep(1.0)
     assert worker.ready_status() == 503
+    assert_redis_down_reason(worker, port)
     assert worker.alive()
     redis.start(port=port)
     wait_for(lambda: worker.ready_status() == 200, timeout=20, interval=0.1,
