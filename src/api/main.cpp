@@ -1,15 +1,10 @@
 // october-api: the HTTP service. Wires configuration, logging, metrics, readiness, the compute
 // pool and the routes together, then serves until SIGTERM.
-#include <cstdlib>
-#include <iostream>
-
 #include "api/api.hpp"
 #include "api/task_endpoints.hpp"
 #include "core/build_info.hpp"
-#include "core/http_observer.hpp"
-#include "core/http_server.hpp"
 #include "core/log.hpp"
-#include "core/process_metrics.hpp"
+#include "core/service.hpp"
 
 namespace {
 
@@ -17,10 +12,8 @@ namespace {
 int serve(const october::api::ApiConfig& config) {
   using namespace october;
 
-  metrics::Registry registry;
-  metrics::register_process_metrics(registry);
-  metrics::register_build_info(registry);
-  http::MetricsObserver observer(registry);
+  ServiceMetrics telemetry;
+  auto& registry = telemetry.registry;
 
   auto compute_threads =
       config.compute_threads == 0 ? cores() : static_cast<std::size_t>(config.compute_threads);
@@ -33,34 +26,24 @@ int serve(const october::api::ApiConfig& config) {
 
   http::Router router;
   http::Server* server_ref = nullptr;
-  api::Api api(config, {.registry = registry,
-                        .pool = pool,
-                        .redis = redis,
-                        .draining = draining,
-                        .open_connections =
-                            [&server_ref] {
-                              return server_ref != nullptr ? server_ref->open_connections() : 0;
-                            },
-                        .requests_in_flight = [&observer] { return observer.in_flight(); }});
+  api::Api api(
+      config,
+      {.registry = registry,
+       .pool = pool,
+       .redis = redis,
+       .draining = draining,
+       .open_connections =
+           [&server_ref] { return server_ref != nullptr ? server_ref->open_connections() : 0; },
+       .requests_in_flight = [&telemetry] { return telemetry.observer.in_flight(); }});
   // Task submission waits on Redis, so it has threads of its own, away from the compute pool.
   ComputePool broker_pool(4, 1024);
   api::TaskEndpoints task_endpoints(config.common, broker_pool, redis, registry);
   task_endpoints.add_routes(router);
   api.add_routes(router);  // last: it documents every route added before it
 
-  http::Server server(
-      server_options(config.common),
-      [&router](http::Request& request, const http::Responder& out) {
-        router.dispatch(request, out);
-      },
-      observer);
+  http::Server server = make_http_server(config.common, router, telemetry.observer);
   server_ref = &server;
-  try {
-    server.start();
-  } catch (const std::exception& e) {
-    std::cerr << "october-api: " << e.what() << "\n";
-    return 1;
-  }
+  if (!start_http(server, "october-api")) return 1;
   log::info("listening", {{"host", config.common.host},
                           {"port", server.port()},
                           {"version", build_info::version()},

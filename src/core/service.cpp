@@ -10,6 +10,7 @@
 #include <iostream>
 
 #include "core/log.hpp"
+#include "core/process_metrics.hpp"
 
 namespace october {
 
@@ -68,6 +69,31 @@ http::ServerOptions server_options(const CommonConfig& config) {
   options.header_timeout = ms(config.header_timeout_seconds);
   options.idle_timeout = ms(config.idle_timeout_seconds);
   return options;
+}
+
+ServiceMetrics::ServiceMetrics() {
+  metrics::register_process_metrics(registry);
+  metrics::register_build_info(registry);
+}
+
+http::Server make_http_server(const CommonConfig& config, http::Router& router,
+                              http::RequestObserver& observer) {
+  return http::Server(
+      server_options(config),
+      [&router](http::Request& request, const http::Responder& out) {
+        router.dispatch(request, out);
+      },
+      observer);
+}
+
+bool start_http(http::Server& server, std::string_view program) {
+  try {
+    server.start();
+    return true;
+  } catch (const std::exception& e) {
+    std::cerr << program << ": " << e.what() << "\n";
+    return false;
+  }
 }
 
 RedisHealth::RedisHealth(redis::Url url, std::chrono::milliseconds interval)

@@ -13,8 +13,11 @@
 #include <thread>
 
 #include "core/config.hpp"
+#include "core/http_observer.hpp"
 #include "core/http_server.hpp"
+#include "core/metrics.hpp"
 #include "core/redis.hpp"
+#include "core/router.hpp"
 
 namespace october {
 
@@ -63,6 +66,20 @@ class RedisHealth {
   std::string last_error_ = "no Redis check has completed yet";
   std::thread thread_;
 };
+
+// The metrics every binary exports (process and build information) and the observer that counts
+// its HTTP requests into them. Declare it first in serve(): it must outlive whatever updates it.
+struct ServiceMetrics {
+  ServiceMetrics();
+  metrics::Registry registry;
+  http::MetricsObserver observer{registry};
+};
+
+// The binary's HTTP listener, configured from `config`, handing every request to `router`.
+http::Server make_http_server(const CommonConfig& config, http::Router& router,
+                              http::RequestObserver& observer);
+// Binds and starts `server`; returns false after a one-line error on stderr when it cannot listen.
+bool start_http(http::Server& server, std::string_view program);
 
 // The start of both binaries' main: reads the environment and the flags into `options`.
 // Returns the exit status to stop with (0 after --help, 2 after a one-line error naming the

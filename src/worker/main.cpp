@@ -2,15 +2,11 @@
 // metrics. SIGTERM: stop fetching, let running tasks finish within the shutdown timeout,
 // requeue the rest, exit 0.
 #include <cstdlib>
-#include <iostream>
 
 #include "core/build_info.hpp"
-#include "core/http_observer.hpp"
-#include "core/http_server.hpp"
 #include "core/log.hpp"
 #include "core/probes.hpp"
-#include "core/process_metrics.hpp"
-#include "core/router.hpp"
+#include "core/service.hpp"
 #include "worker/task_process.hpp"
 #include "worker/worker.hpp"
 
@@ -19,10 +15,8 @@ namespace {
 // Everything that runs threads lives in here, so it has all stopped before the logger does.
 int serve(const october::worker::WorkerConfig& config) {
   using namespace october;
-  metrics::Registry registry;
-  metrics::register_process_metrics(registry);
-  metrics::register_build_info(registry);
-  http::MetricsObserver observer(registry);
+  ServiceMetrics telemetry;
+  auto& registry = telemetry.registry;
   worker::Worker worker(config, registry);
   std::atomic<bool> draining{false};
 
@@ -48,18 +42,8 @@ int serve(const october::worker::WorkerConfig& config) {
   route("/readyz", ready);
   route("/metrics", [&registry] { return http::metrics_response(registry); });
 
-  http::Server server(
-      server_options(config.common),
-      [&router](http::Request& request, const http::Responder& out) {
-        router.dispatch(request, out);
-      },
-      observer);
-  try {
-    server.start();
-  } catch (const std::exception& e) {
-    std::cerr << "october-worker: " << e.what() << "\n";
-    return 1;
-  }
+  http::Server server = make_http_server(config.common, router, telemetry.observer);
+  if (!start_http(server, "october-worker")) return 1;
   worker.start();
   log::info("worker started",
             {{"host", config.common.host},
