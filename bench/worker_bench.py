@@ -5,10 +5,13 @@ Throughput: with the worker running and idle, N `add` messages (Celery protocol 
 pushed in one pipeline; the clock stops when all N results are in the result backend.
 Latency: sequential send_task(...).get() round trips from a Python Celery client.
 
-Usage: worker_bench.py OCTOBER_WORKER_BIN [--tasks N] [--latency-samples M]
+Each worker runs --rounds times, interleaved with the others; the best round of each counts.
+
+Usage: worker_bench.py OCTOBER_WORKER_BIN [--tasks N] [--latency-samples M] [--rounds R]
 """
 import argparse
 import base64
+import gc
 import json
 import os
 import shutil
@@ -50,12 +53,12 @@ def envelope(task_id, x, y):
     })
 
 
-def wait_until(predicate, timeout, what):
+def wait_until(predicate, timeout, what, interval=0.05):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if predicate():
             return
-        time.sleep(0.05)
+        time.sleep(interval)
     raise SystemExit(f"worker_bench: timed out waiting for {what}")
 
 
@@ -69,7 +72,8 @@ def throughput(broker, backend, n):
     for message in messages:
         pipe.lpush("celery", message)
     pipe.execute()
-    wait_until(lambda: backend.dbsize() >= n, 600, f"{n} results")
+    # A fine poll: october finishes 10,000 tasks in about a second, where 50 ms would be 5%.
+    wait_until(lambda: backend.dbsize() >= n, 600, f"{n} results", interval=0.002)
     elapsed = time.monotonic() - start
     sample = backend.get(f"celery-task-meta-{ids[-1]}")
     assert json.loads(sample)["result"] == 2 * (n - 1), sample
@@ -85,6 +89,10 @@ def latency(broker_url, backend_url, samples):
         t = time.monotonic()
         assert client.send_task("add", args=(i, 1)).get(timeout=30) == i + 1
         times.append(time.monotonic() - t)
+    # Results sit in reference cycles; collected later, after Redis has stopped, each would try
+    # to unsubscribe and print a traceback.
+    gc.collect()
+    client.close()
     times.sort()
     return statistics.median(times), times[int(len(times) * 0.99) - 1]
 
@@ -104,6 +112,7 @@ def main():
     parser.add_argument("worker_bin")
     parser.add_argument("--tasks", type=int, default=10000)
     parser.add_argument("--latency-samples", type=int, default=200)
+    parser.add_argument("--rounds", type=int, default=3)
     args = parser.parse_args()
     args.worker_bin = os.path.abspath(args.worker_bin)
 
@@ -132,28 +141,38 @@ def main():
              f"--concurrency={concurrency}", "-Q", "celery", "--without-gossip",
              "--without-mingle", "--without-heartbeat", "--loglevel=WARNING"],
             dict(env, PYTHONPATH=HERE)))
-    results = []
+    # Rounds interleave the workers, so a slow spell of the shared machine hits each of them;
+    # the best round of each counts. Latency is measured in the first round.
+    rates = {name: [] for name, _, _ in candidates}
+    latencies = {}
     try:
-        for name, command, cenv in candidates:
-            proc = subprocess.Popen(command, env=cenv, cwd=HERE, stdout=subprocess.DEVNULL,
-                                    stderr=subprocess.DEVNULL, start_new_session=True)
-            try:
-                broker.flushdb()
-                backend.flushdb()
-                # Ready when it has run one task.
-                probe = str(uuid.uuid4())
-                broker.lpush("celery", envelope(probe, 0, 0))
-                wait_until(lambda: backend.exists(f"celery-task-meta-{probe}"), 60, f"{name} start")
-                rate = throughput(broker, backend, args.tasks)
-                p50, p99 = latency(broker_url, backend_url, args.latency_samples)
-                results.append((name, rate, p50, p99))
-                print(f"  {name:32s} {rate:10.0f} tasks/s   round trip p50 {p50*1000:7.2f} ms"
-                      f"  p99 {p99*1000:7.2f} ms", flush=True)
-            finally:
-                stop(proc)
+        for round_no in range(1, args.rounds + 1):
+            for name, command, cenv in candidates:
+                proc = subprocess.Popen(command, env=cenv, cwd=HERE, stdout=subprocess.DEVNULL,
+                                        stderr=subprocess.DEVNULL, start_new_session=True)
+                try:
+                    broker.flushdb()
+                    backend.flushdb()
+                    # Ready when it has run one task.
+                    probe = str(uuid.uuid4())
+                    broker.lpush("celery", envelope(probe, 0, 0))
+                    wait_until(lambda: backend.exists(f"celery-task-meta-{probe}"), 60,
+                               f"{name} start")
+                    rates[name].append(throughput(broker, backend, args.tasks))
+                    if name not in latencies:
+                        latencies[name] = latency(broker_url, backend_url, args.latency_samples)
+                    print(f"  round {round_no}: {name:32s} {rates[name][-1]:10.0f} tasks/s",
+                          flush=True)
+                finally:
+                    stop(proc)
     finally:
         stop(redis_proc)
         shutil.rmtree(workdir, ignore_errors=True)
+    results = [(name, max(rates[name]), *latencies[name]) for name, _, _ in candidates]
+    for name, rate, p50, p99 in results:
+        runs = " / ".join(f"{r:.0f}" for r in rates[name])
+        print(f"  {name:32s} best {rate:10.0f} tasks/s ({runs})   round trip p50 "
+              f"{p50*1000:7.2f} ms  p99 {p99*1000:7.2f} ms")
     october = results[0]
     best = max(results[1:], key=lambda r: r[1])
     ratio = october[1] / best[1]

@@ -5,6 +5,7 @@
 #include <chrono>
 #include <optional>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "core/celery_protocol.hpp"
@@ -62,6 +63,8 @@ class Broker {
 
   redis::Connection broker_;
   redis::Connection backend_;
+  // SHA-1 of each script run so far, keyed by its text's address (the scripts are constants).
+  std::unordered_map<const char*, std::string> script_shas_;
   bool same_server_;
   int broker_db_;
   int backend_db_;
