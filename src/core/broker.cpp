@@ -44,12 +44,13 @@ for i = 4, #KEYS do
       -- until the worker has moved it to the dead-letter list.
       tag = 'october-malformed-' .. ARGV[3] .. '-' .. #taken
     end
-    -- Both values hold no quote or backslash (the pattern stops there), so quoting them is
-    -- their JSON form.
-    local exchange = field(raw, '"exchange"') or ''
-    local routing_key = field(raw, '"routing_key"') or KEYS[4]
+    -- Values read by field() hold no quote or backslash (its pattern stops there), so quoting
+    -- them is their JSON form; the fallback queue name goes through the encoder.
+    local exchange = '"' .. (field(raw, '"exchange"') or '') .. '"'
+    local routing_key = field(raw, '"routing_key"')
+    routing_key = routing_key and ('"' .. routing_key .. '"') or cjson.encode(KEYS[4])
     redis.call('ZADD', KEYS[2], ARGV[1], tag)
-    redis.call('HSET', KEYS[1], tag, '[' .. raw .. ', "' .. exchange .. '", "' .. routing_key .. '"]')
+    redis.call('HSET', KEYS[1], tag, '[' .. raw .. ', ' .. exchange .. ', ' .. routing_key .. ']')
     taken[#taken + 1] = KEYS[i]
     taken[#taken + 1] = raw
     taken[#taken + 1] = tag
