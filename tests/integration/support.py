@@ -580,8 +580,12 @@ class Metrics:
         return {n for n, _, _ in self.samples}
 
 
-def wait_for(predicate, timeout: float, interval: float = 0.05, what: str = "condition"):
-    """Poll predicate() until it returns a truthy value; return it or raise AssertionError."""
+def wait_for(predicate, timeout: float, interval: float = 0.05, what="condition"):
+    """Poll predicate() until it returns a truthy value; return it or raise AssertionError.
+
+    `what` describes the condition in the timeout message: a string, or a callable returning
+    one, called only at the timeout (after the last poll), so a message that shows a count or
+    a state shows its value at the timeout, not when wait_for was called."""
     deadline = time.monotonic() + timeout
     last = None
     while True:
@@ -593,8 +597,18 @@ def wait_for(predicate, timeout: float, interval: float = 0.05, what: str = "con
             if last:
                 return last
         if time.monotonic() >= deadline:
-            raise AssertionError(f"timed out after {timeout}s waiting for {what}; last: {last!r}")
+            raise AssertionError(f"timed out after {timeout}s waiting for {_describe(what)}; "
+                                 f"last: {last!r}")
         time.sleep(interval)
+
+
+def _describe(what) -> str:
+    if not callable(what):
+        return str(what)
+    try:
+        return str(what())
+    except Exception as exc:  # noqa: BLE001 - the timeout must still be reported
+        return f"<description failed: {exc!r}>"
 
 
 def assert_json_content_type(resp) -> None:

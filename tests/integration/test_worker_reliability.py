@@ -41,14 +41,14 @@ def count_done(backend, ids) -> int:
 
 def wait_all_done(backend, ids, timeout: float, what: str) -> None:
     wait_for(lambda: count_done(backend, ids) == len(ids), timeout=timeout, interval=0.1,
-             what=f"{what} ({count_done(backend, ids)}/{len(ids)} done)")
+             what=lambda: f"{what} ({count_done(backend, ids)}/{len(ids)} done)")
 
 
 def assert_broker_drained(broker) -> None:
     wait_for(lambda: broker.hlen("unacked") == 0 and broker.zcard("unacked_index") == 0,
              timeout=5, interval=0.1,
-             what=f"unacked empty (hlen={broker.hlen('unacked')}, "
-                  f"zcard={broker.zcard('unacked_index')})")
+             what=lambda: f"unacked empty (hlen={broker.hlen('unacked')}, "
+                          f"zcard={broker.zcard('unacked_index')})")
     assert sum(queue_lengths(broker).values()) == 0, queue_lengths(broker)
 
 
@@ -56,11 +56,24 @@ def send_batch(app, n: int, seconds: float) -> dict[str, float]:
     return {app.send_task("sleep", args=[seconds]).id: seconds for _ in range(n)}
 
 
+def unfinished_unacked(broker, backend) -> int:
+    """How many messages registered in `unacked` belong to tasks with no result yet (taken by
+    a worker, not yet done)."""
+    ids = [json.loads(raw)[0]["headers"]["id"] for raw in broker.hvals("unacked")]
+    return len(ids) - count_done(backend, ids) if ids else 0
+
+
 def kill_mid_batch(worker, backend, broker, ids) -> int:
     """SIGKILL the worker once some of the batch finished and more is running; returns how many
     messages it left registered in `unacked`."""
-    wait_for(lambda: count_done(backend, ids) >= 4, timeout=15, interval=0.05,
-             what="the first tasks of the batch done")
+    # The next tasks taken, not only the first ones done: a Python worker (prefetch 1 per
+    # process) fetches its next messages only after acking the first, which can take longer
+    # than a fixed pause on a loaded machine.
+    wait_for(lambda: count_done(backend, ids) >= 4 and unfinished_unacked(broker, backend) > 0,
+             timeout=15, interval=0.05,
+             what=lambda: (f"the first tasks of the batch done and the next ones taken "
+                           f"({count_done(backend, ids)}/{len(ids)} done, "
+                           f"{unfinished_unacked(broker, backend)} taken, not done)"))
     time.sleep(0.3)  # the next ones are running
     worker.kill_group()
     assert worker.proc.returncode == -signal.SIGKILL
@@ -106,11 +119,25 @@ def test_sigkill_mid_batch_recovered_by_python_celery_worker(redis_factory, work
     redis = redis_factory()
     app = celery_app_factory(redis)
     broker, backend = redis_client(redis, 0), redis_client(redis, 1)
-    batch, _ = october_worker_killed_mid_batch(worker_factory, redis, app, broker, backend)
-    # kombu restores at consumer start-up (and then only every ~100 s): let the entries age past
-    # the visibility timeout before the Python worker starts.
-    oldest = broker.zrange("unacked_index", 0, 0, withscores=True)[0][1]
-    time.sleep(max(0.0, oldest + VISIBILITY + 0.5 - time.time()))
+    batch, left = october_worker_killed_mid_batch(worker_factory, redis, app, broker, backend)
+    # kombu restores at consumer start-up and then only every ~100 s (its 10 s timer, every
+    # 10th call): let every entry age past the visibility timeout before the Python worker
+    # starts. october-worker registers its fetches over about a second, so wait on the newest.
+    registered = dict(broker.zrange("unacked_index", 0, -1, withscores=True))
+    assert len(registered) == left
+    newest = max(registered.values())
+    until = newest + VISIBILITY + 0.5
+    # Until then nothing may be restored: the queue stays empty, unacked keeps every entry.
+    while True:
+        queued = sum(queue_lengths(broker).values())
+        index = dict(broker.zrange("unacked_index", 0, -1, withscores=True))
+        assert queued == 0 and index == registered and broker.hlen("unacked") == left, \
+            (f"{time.time() - newest:.2f}s after the newest unacked entry, with no worker "
+             f"running: {queued} queued, unacked_index {len(index)} (changed: "
+             f"{index != registered}), unacked {broker.hlen('unacked')}; {left} at the kill")
+        if time.time() >= until:
+            break
+        time.sleep(min(0.1, max(0.0, until - time.time())))
     # prefork: Celery's default pool (its threads pool idles up to 10 s between prefetches).
     peer = celery_peer_factory(redis, pool="prefork", concurrency=4,
                                visibility_timeout=VISIBILITY)
