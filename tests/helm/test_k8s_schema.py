@@ -1,11 +1,20 @@
-"""Every rendered object, in every scenario, validated offline against the Kubernetes API schema
-(kubernetes-models: Kubernetes 1.33 OpenAPI, Prometheus operator and KEDA CRDs) and type-checked
-with TypeScript for unknown fields. Negative fixtures prove the validator catches each kind of
-error: a typo'd field, replicas: "two", a nested typo, a bad enum, a bad quantity, a missing
-required field, an unknown kind, a typo in a CRD; mutated copies of the chart's own objects too."""
+"""Every rendered object, in every scenario, validated offline against the API of the oldest
+Kubernetes minor the chart supports (Chart.yaml kubeVersion) and of the newest one with published
+schemas, as listed under "octoberKubernetes" in tools/package.json: served apiVersion/kind
+(@kubernetes/client-node of that release), schema (kubernetes-models of that release, plus the
+Prometheus operator and KEDA CRDs) and, with TypeScript, unknown fields. Negative fixtures prove
+the validator catches each kind of error on every version: a typo'd field, replicas: "two", a
+nested typo, a bad enum, a bad quantity, a missing required field, an unknown kind, a typo in a
+CRD, an API removed before the oldest version; and that the versions differ: a field the oldest
+does not have yet, APIs the newest no longer serves. Mutated copies of the chart's own objects
+too, and mislabelled tool packages."""
 
 import copy
+import json
+import os
 import re
+import subprocess
+import tempfile
 
 import pytest
 import yaml
@@ -15,10 +24,30 @@ import helmlib
 helmlib.require_tools()
 
 INVALID = sorted((helmlib.FIXTURES / "invalid-objects").glob("*.yaml"))
+TOOLS_MANIFEST = json.loads((helmlib.TOOLS / "package.json").read_text())
+VERSIONS = sorted(TOOLS_MANIFEST["octoberKubernetes"], key=lambda v: tuple(map(int, v.split("."))))
+
+
+def minor(text):
+    return tuple(map(int, re.search(r"(\d+)\.(\d+)", text).groups()))
+
+
+def tag(version):
+    return f"[k8s {version}]"
 
 
 def expectations(path):
-    return re.findall(r"^# expect: (.+)$", path.read_text(), flags=re.M)
+    """{version: [texts]} from '# expect: TEXT' (every version) and '# expect[1.NN]: TEXT' lines."""
+    wanted = {v: [] for v in VERSIONS}
+    for only, text in re.findall(r"^# expect(?:\[([0-9.]+)\])?: (.+)$", path.read_text(), flags=re.M):
+        assert not only or only in VERSIONS, f"{path.name}: {only} is not a validated version {VERSIONS}"
+        for v in [only] if only else VERSIONS:
+            wanted[v].append(text)
+    return wanted
+
+
+def on_every_version(path):
+    return all(expectations(path).values())
 
 
 @pytest.fixture(scope="module")
@@ -40,7 +69,24 @@ FIXES = {
     "servicemonitor-typo": lambda d: d["spec"].update(endpoints=d["spec"].pop("endpoint")),
     "hpa-wrong-type": lambda d: d["spec"].update(maxReplicas=5),
     "networkpolicy-typo": lambda d: d["spec"].update(policyTypes=d["spec"].pop("policyType")),
+    "hpa-removed-v2beta2": lambda d: d.update(apiVersion="autoscaling/v2"),
 }
+# Fixtures refused on one version only need no fix: they must pass on the others as they are.
+FIXABLE = [p for p in INVALID if on_every_version(p)]
+
+
+def test_versions_are_the_oldest_claimed_and_the_newest():
+    """The oldest validated version is the lower bound of the chart's kubeVersion and the newest is
+    the last minor below its upper bound (the chart claims exactly what is validated); the newest
+    is no older than the kubectl the tools ship (the newest release the project works with)."""
+    chart = yaml.safe_load((helmlib.CHART / "Chart.yaml").read_text())
+    bounds = re.fullmatch(r">=\s*(\d+\.\d+)(?:\.\d+)?(?:-0)?\s+<\s*(\d+\.\d+)(?:\.0)?(?:-0)?", chart["kubeVersion"])
+    assert bounds, f"kubeVersion {chart['kubeVersion']!r} must be '>=1.A.0-0 <1.B.0-0'"
+    assert minor(VERSIONS[0]) == minor(bounds.group(1)), (VERSIONS, chart["kubeVersion"])
+    below = minor(bounds.group(2))
+    assert minor(VERSIONS[-1]) == (below[0], below[1] - 1), (VERSIONS, chart["kubeVersion"])
+    kubectl = TOOLS_MANIFEST["octoberBinaries"]["kubectl"]["version_output"]
+    assert len(VERSIONS) >= 2 and minor(VERSIONS[-1]) >= minor(kubectl), (VERSIONS, kubectl)
 
 
 @pytest.fixture(scope="module")
@@ -49,7 +95,7 @@ def valid_run(scenarios):
     and the negative fixtures with their one error fixed."""
     entries = [{"source": f"{name}:{source}", "object": obj}
                for name, rendered in scenarios.items() for source, obj in rendered]
-    for path in INVALID:
+    for path in FIXABLE:
         doc = yaml.safe_load(path.read_text())
         FIXES[path.stem](doc)
         entries.append({"source": f"fixed:{path.stem}", "object": doc})
@@ -65,13 +111,15 @@ def test_every_rendered_object_is_valid(valid_run):
                      "ServiceMonitor", "PrometheusRule", "ScaledObject", "Pod"}, kinds
     assert result.returncode == 0, result.stdout + result.stderr
     assert f"{len(entries)} object(s) valid" in result.stdout
+    for v in VERSIONS:
+        assert f" {v} (kubernetes-models " in result.stdout, result.stdout
 
 
 def test_validator_accepts_the_fixtures_once_fixed(valid_run):
     """The negative fixtures differ from valid objects only by their error: fixed, they pass."""
-    assert set(FIXES) == {p.stem for p in INVALID}
+    assert set(FIXES) == {p.stem for p in FIXABLE}
     entries, result = valid_run
-    assert sum(e["source"].startswith("fixed:") for e in entries) == len(INVALID)
+    assert sum(e["source"].startswith("fixed:") for e in entries) == len(FIXABLE)
     assert result.returncode == 0, result.stdout + result.stderr
 
 
@@ -96,24 +144,59 @@ def test_validator_catches_every_negative_fixture(scenarios):
     entries, expected = [], {}
     for path in INVALID:
         wanted = expectations(path)
-        assert wanted, f"{path.name} has no '# expect:' line"
+        assert any(wanted.values()), f"{path.name} has no '# expect:' line"
         docs = [d for d in yaml.safe_load_all(path.read_text()) if d]
         for doc in docs:
             entries.append({"source": path.stem, "object": doc})
         expected[path.stem] = wanted
+    # Some fixtures must tell the versions apart: refused by the oldest only, by the newest only.
+    assert any(w[VERSIONS[0]] and not w[VERSIONS[-1]] for w in expected.values())
+    assert any(w[VERSIONS[-1]] and not w[VERSIONS[0]] for w in expected.values())
     for name, obj, message in mutations(scenarios["default"]):
         entries.append({"source": name, "object": obj})
-        expected[name] = [message]
+        expected[name] = {v: [message] for v in VERSIONS}
     result = helmlib.validate_objects(entries)
     assert result.returncode == 1, result.stdout + result.stderr
     lines = result.stdout.splitlines()
     missing = []
     for source, wanted in expected.items():
-        mine = [line for line in lines if line.startswith(source + " ")]
-        for text in wanted:
-            if not any(text in line for line in mine):
-                missing.append(f"{source}: no problem reported containing {text!r}; got {mine}")
+        for v, texts in wanted.items():
+            mine = [line for line in lines if line.startswith(f"{source} ") and f" {tag(v)} " in line]
+            for text in texts:
+                if not any(text in line for line in mine):
+                    missing.append(f"{source} {tag(v)}: no problem reported containing {text!r}; got {mine}")
+            if not texts and mine:
+                missing.append(f"{source} {tag(v)}: valid on {v}, yet reported {mine}")
     assert not missing, "\n".join(missing) + "\n\nvalidator output:\n" + result.stdout
-    # And nothing else: each fixture is broken exactly where it says.
+    # And nothing else: each fixture is broken exactly where it says, on the versions it says.
     sources = {line.split(" ", 1)[0] for line in lines if not line.startswith("k8s_validate:")}
     assert sources == set(expected), sources ^ set(expected)
+    untagged = [line for line in lines if not line.startswith("k8s_validate:")
+                and not any(f" {tag(v)} " in line for v in VERSIONS)]
+    assert not untagged, untagged
+
+
+def test_validator_refuses_mislabelled_tools():
+    """The packages of each version are checked for the release they carry: a 1.27 client labelled
+    1.28, and models of one release paired with the client of another, stop the run."""
+    manifest = copy.deepcopy(TOOLS_MANIFEST)
+    old, new = (TOOLS_MANIFEST["octoberKubernetes"][v] for v in (VERSIONS[0], VERSIONS[-1]))
+    manifest["octoberKubernetes"] = {
+        "1.28": old,
+        VERSIONS[-1]: {"models": old["models"], "openapi": new["openapi"]},
+    }
+    with tempfile.TemporaryDirectory() as tools:
+        with open(os.path.join(tools, "package.json"), "w") as f:
+            json.dump(manifest, f)
+        os.symlink(helmlib.TOOLS / "node_modules", os.path.join(tools, "node_modules"))
+        objects = os.path.join(tools, "objects.json")
+        with open(objects, "w") as f:
+            json.dump([], f)
+        result = subprocess.run([helmlib.NODE, str(helmlib.HERE / "k8s_validate.mjs"), tools, objects],
+                                capture_output=True, text=True, timeout=120)
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert f"[k8s 1.28]: {old['openapi']} was generated from release-{VERSIONS[0]}, not release-1.28" \
+        in result.stdout, result.stdout
+    assert f"[k8s {VERSIONS[-1]}]: {old['models']} v1/PodSpec and {new['openapi']} V1PodSpec disagree" \
+        in result.stdout, result.stdout
+    assert "nothing validated" in result.stdout
