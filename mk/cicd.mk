@@ -12,6 +12,7 @@
 #   SET        extra chart values, space-separated KEY=VALUE (each becomes --set KEY=VALUE)
 #   ENGINE     docker or podman for images/push (default: docker when it answers, else podman)
 #   HELM, KUBECTL  the binaries (default helm and kubectl from PATH)
+#   E2E_ARGS   options of tests/e2e/kind.sh for e2e-kind, e.g. E2E_ARGS='--keep --drills smoke,hpa'
 
 NAMESPACE ?= october
 RELEASE ?= app
@@ -28,9 +29,10 @@ REGISTRY ?=
 PF_PORT ?=
 ENGINE ?=
 SET ?=
+E2E_ARGS ?=
 
 .PHONY: images push helm-lint helm-template-dev helm-up-dev helm-up-dev-atomic helm-history \
-	helm-rollback smoke-ci smoke-pf cd-dev cd-dev-atomic
+	helm-rollback smoke-ci smoke-pf cd-dev cd-dev-atomic e2e-kind
 
 # $(call cicd_require,VAR,what to give): stops with a usage line when VAR is empty.
 cicd_require = $(if $(strip $($(1))),,$(error usage: make $@ $(1)=<$(2)>  ($(1) is required; 'make help' lists the targets, docs/CI_CD.md explains them)))
@@ -93,3 +95,9 @@ cd-dev: ## CD as CI runs it (lint, template, upgrade, smoke, rollback): make cd-
 cd-dev-atomic: ## cd-dev with an atomic upgrade: make cd-dev-atomic DEV_HOST=<host>
 	$(call cicd_require,DEV_HOST,ingress host such as api.192.168.49.2.nip.io)
 	@$(cicd_deploy) deploy --atomic $(cicd_values)
+
+# The end-to-end job of .github/workflows/e2e.yml, run the same way here: a kind cluster (Docker
+# or Podman), both images built and loaded, scripts/deploy.sh, helm test, smoke and the drills.
+e2e-kind: ## End-to-end on a kind cluster (Docker or Podman + kind): helm test, smoke, bad-release, worker-kill and HPA drills (E2E_ARGS=)
+	@HELM="$(HELM)" KUBECTL="$(KUBECTL)" bash tests/e2e/kind.sh run --namespace $(NAMESPACE) \
+		$(if $(strip $(ENGINE)),--engine $(ENGINE)) $(E2E_ARGS)

@@ -26,10 +26,37 @@ HELM_VERSIONS = {3: "v3.18.0+gcc58e3f", 4: "v4.1.4+g05fa379"}
 
 # Variables of the caller's environment that would change what the scripts do.
 SCRUBBED = ("HELM", "KUBECTL", "SMOKE_SCRIPT", "KUBECONFIG", "GITHUB_ACTIONS",
+            "E2E_ARGS", "ENGINE", "KIND_EXPERIMENTAL_PROVIDER",
             "GITHUB_STEP_SUMMARY", "GITHUB_OUTPUT", "GITHUB_ENV", "RUNNER_TEMP",
             "DEV_KUBECONFIG", "DEV_NAMESPACE", "DEV_INGRESS_HOST", "DEV_HOST", "HOST", "REV",
             "REGISTRY", "IMAGE_TAG", "NAMESPACE", "RELEASE", "CHART", "MAKEFLAGS", "MFLAGS",
             "MAKELEVEL")
+
+
+# --- the end-to-end job on kind (run on GitHub's runners and by developers, never here) ---------
+E2E_SCRIPT = "tests/e2e/kind.sh"  # relative to the repository root
+E2E_VERSIONS = "tests/e2e/versions.env"
+
+
+def parse_versions_env(text: str) -> dict[str, str]:
+    """KEY=VALUE lines of tests/e2e/versions.env (comments and blank lines skipped), parsed the
+    way tests/e2e/kind.sh reads them: no shell, no quoting, one value without spaces per key."""
+    values = {}
+    for number, line in enumerate(text.splitlines(), 1):
+        if not line or line.startswith("#"):
+            continue
+        key, sep, value = line.partition("=")
+        if not sep or not key.replace("_", "").isalnum() or not key.isupper() or not value \
+                or any(c.isspace() for c in value):
+            raise ValueError(f"versions.env:{number} is not KEY=VALUE: {line!r}")
+        if key in values:
+            raise ValueError(f"versions.env:{number}: {key} given twice")
+        values[key] = value
+    return values
+
+
+def e2e_versions() -> dict[str, str]:
+    return parse_versions_env((REPO / E2E_VERSIONS).read_text())
 
 
 # --- the offline tools ------------------------------------------------------------------------

@@ -13,7 +13,7 @@ from cicd_support import FIXTURE_CHART, REPO, Script, clean_env, run_with_double
 
 CICD_TARGETS = ["images", "push", "helm-lint", "helm-template-dev", "helm-up-dev",
                 "helm-up-dev-atomic", "helm-history", "helm-rollback", "smoke-ci", "smoke-pf",
-                "cd-dev", "cd-dev-atomic"]
+                "cd-dev", "cd-dev-atomic", "e2e-kind"]
 
 
 def make(tmp_path, script, target, variables=None, extra=()):

@@ -43,7 +43,7 @@ def run_actionlint(binary: Path, pattern: str, cwd: Path):
 
 def test_workflows_exist():
     names = [w.name for w in WORKFLOWS]
-    assert names == ["cd.yml", "ci.yml"], names
+    assert names == ["cd.yml", "ci.yml", "e2e.yml"], names
 
 
 def test_actionlint_is_the_pinned_version(actionlint):
@@ -123,3 +123,15 @@ def test_shellcheck_on_run_blocks_would_catch_a_mistake(tmp_path):
     proc = subprocess.run(["shellcheck", "--shell=bash", "--severity=style", str(path)],
                           capture_output=True, text=True)
     assert proc.returncode != 0 and "SC2045" in proc.stdout
+
+
+def test_the_script_the_e2e_workflow_runs_passes_shellcheck():
+    """e2e.yml's run: blocks only call tests/e2e/kind.sh (test_workflow_policy.py): the logic GitHub
+    runs is that script, so it gets the same shellcheck as the run: blocks, and bash parses it."""
+    script = cs.REPO / cs.E2E_SCRIPT
+    assert cs.E2E_SCRIPT in (cs.REPO / ".github" / "workflows" / "e2e.yml").read_text()
+    proc = subprocess.run(["shellcheck", "--shell=bash", "--severity=style", str(script)],
+                          capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stdout
+    proc = subprocess.run(["bash", "-n", str(script)], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr

