@@ -7,7 +7,7 @@ JOBS ?= $(shell nproc)
 CTEST_ARGS ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help bootstrap configure build run test test-asan test-tsan test-images bench lint format clean
+.PHONY: help bootstrap configure build run test test-asan test-tsan test-images test-deploy bench lint format clean
 
 help: ## List the targets
 	@grep -hE '^[a-zA-Z0-9_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-20s %s\n", $$1, $$2}'
@@ -35,6 +35,9 @@ test-tsan: ## Run the suite under ThreadSanitizer
 
 test-images: bootstrap ## Only the image test (make test runs it too): Podman build, hardened run, compose (root)
 	@bash tests/images/run.sh
+
+test-deploy: bootstrap ## Only the chart-runs-for-real test (make test runs it too): the chart's pods under podman kube play (root)
+	@bash tests/deploy/run.sh
 
 bench: build ## Benchmarks: october-api against nginx (and Python), october-worker against Celery
 	@OCTOBER_API_BIN=$(BUILD_DIR)/bin/october-api bash bench/run.sh

@@ -7,9 +7,13 @@
 #
 #   docker.io/library/debian:bookworm-slim  minbase bookworm, docs/man/locales excluded (~80 MB)
 #   docker.io/library/redis:7-bookworm      Debian's redis-server (7.0) on top of it, runs as
-#                                           redis, data in /data (only with --with-redis)
+#                                           redis (uid/gid 999 as in the official image), data
+#                                           in /data (only with --with-redis)
+#   localhost/october-standin-curl:bookworm sh and Debian's curl on top of it, uid 65532: the
+#                                           stand-in for the chart's `helm test` image
+#                                           (curlimages/curl; only with --with-curl)
 #
-# Usage: docker/standin-base-images.sh [--with-redis] [--force]
+# Usage: docker/standin-base-images.sh [--with-redis] [--with-curl] [--force]
 # Reuses what exists: the images in podman's storage, and for the Debian one the rootfs tarball
 # cached in .cache/images/ (git-ignored; keyed by this recipe's version), so mmdebstrap runs once.
 # Needs root, podman and mmdebstrap (scripts/bootstrap.sh installs them).
@@ -20,13 +24,15 @@ cd "$(dirname "$0")/.."
 export CONTAINERS_CONF=${CONTAINERS_CONF:-$PWD/tests/images/containers.conf}
 
 with_redis=false
+with_curl=false
 force=false
 for arg in "$@"; do
   case $arg in
     --with-redis) with_redis=true ;;
+    --with-curl) with_curl=true ;;
     --force) force=true ;;
     -h | --help)
-      sed -n '2,15p' "$0" | sed 's/^# \{0,1\}//'
+      sed -n '2,20p' "$0" | sed 's/^# \{0,1\}//'
       exit 0
       ;;
     *)
@@ -95,39 +101,71 @@ build_debian() {
   log "$debian_image imported"
 }
 
-# The Redis stand-in: Debian's redis-server on top of the Debian stand-in, run as the redis user
-# with its data in /data like the official image. Kept in podman storage (about 30 s to rebuild).
-redis_image=docker.io/library/redis:7-bookworm
-build_redis() {
-  if ! $force && podman image exists "$redis_image"; then
-    log "$redis_image present in podman storage"
+# build_on_debian IMAGE RECIPE: builds IMAGE from the Containerfile on stdin (FROM the Debian
+# stand-in) unless podman's storage holds it with the same recipe label. The label makes a changed
+# recipe rebuild on machines that kept an older image.
+build_on_debian() {
+  local image=$1 recipe=$2 start=$SECONDS context log
+  local label=org.october.standin.recipe
+  if ! $force && podman image exists "$image" &&
+    [[ $(podman image inspect --format "{{index .Config.Labels \"$label\"}}" "$image") == "$recipe" ]]; then
+    log "$image present in podman storage"
     return
   fi
-  log "building $redis_image on $debian_image (log in $cache_dir/redis-build.log)"
-  local start=$SECONDS context
+  log=$cache_dir/$(basename "${image%%:*}")-build.log
+  log "building $image on $debian_image (log in $log)"
   context=$(mktemp -d)
-  cat >"$context/Containerfile" <<'CONTAINERFILE'
+  { cat; echo "LABEL $label=$recipe"; } >"$context/Containerfile"
+  if ! podman --runtime runc build --network=host --pull=never --format docker \
+    -t "$image" "$context" >"$log" 2>&1; then
+    tail -n 30 "$log" >&2
+    rm -rf "$context"
+    echo "standin-base-images: building $image failed" >&2
+    exit 1
+  fi
+  rm -rf "$context"
+  # The image this one replaces, now untagged.
+  podman image prune --force --filter "label=$label" >/dev/null
+  log "$image built in $((SECONDS - start)) s"
+}
+
+# The Redis stand-in: Debian's redis-server on top of the Debian stand-in, run as the redis user
+# with its data in /data like the official image, whose redis user and group are 999 (the chart's
+# redis.runAsUser): the user exists before the package would pick a free system uid. Unlike the
+# official image it declares no VOLUME: a Kubernetes node mounts none for it, but `podman kube
+# play` would, and a pod spec that forgot its data volume would then pass tests/deploy. The
+# compose file mounts its own volume.
+redis_image=docker.io/library/redis:7-bookworm
+build_redis() {
+  build_on_debian "$redis_image" 3 <<'CONTAINERFILE'
 FROM docker.io/library/debian:bookworm-slim
-RUN apt-get update -qq \
+RUN groupadd --system --gid 999 redis \
+ && useradd --system --uid 999 --gid redis --home-dir /var/lib/redis --shell /usr/sbin/nologin redis \
+ && apt-get update -qq \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends redis-server redis-tools \
  && rm -rf /var/lib/apt/lists/* /var/log/apt/* /var/log/dpkg.log \
  && install -d -o redis -g redis -m 0750 /data
 WORKDIR /data
 USER redis
-VOLUME /data
 EXPOSE 6379
 CMD ["redis-server", "--bind", "0.0.0.0", "--protected-mode", "no"]
 CONTAINERFILE
-  if ! podman --runtime runc build --network=host --pull=never --format docker \
-    -t "$redis_image" "$context" >"$cache_dir/redis-build.log" 2>&1; then
-    tail -n 30 "$cache_dir/redis-build.log" >&2
-    rm -rf "$context"
-    echo "standin-base-images: building $redis_image failed" >&2
-    exit 1
-  fi
-  rm -rf "$context"
-  log "$redis_image built in $((SECONDS - start)) s"
+}
+
+# The curl stand-in: what the chart's `helm test` pod needs of curlimages/curl (sh and curl, a
+# non-root user 65532 as that image's 100 is not what the chart runs it as).
+curl_image=localhost/october-standin-curl:bookworm
+build_curl() {
+  build_on_debian "$curl_image" 1 <<'CONTAINERFILE'
+FROM docker.io/library/debian:bookworm-slim
+RUN apt-get update -qq \
+ && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends curl ca-certificates \
+ && rm -rf /var/lib/apt/lists/* /var/log/apt/* /var/log/dpkg.log
+USER 65532:65532
+ENTRYPOINT ["curl"]
+CONTAINERFILE
 }
 
 build_debian
 if $with_redis; then build_redis; fi
+if $with_curl; then build_curl; fi

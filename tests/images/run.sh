@@ -131,23 +131,10 @@ standin_seconds=$((SECONDS - t))
 # ---- build -------------------------------------------------------------------------------------
 phase "build $worker_image and $api_image from Dockerfile"
 revision=$(git rev-parse --short=12 HEAD 2>/dev/null || echo unknown)
-# A version of its own (semver build metadata), so the /version check below proves the build arg
-# reaches the binary rather than matching CMake's default by chance.
-version=$(sed -n 's/^project(october VERSION \([0-9.]*\).*/\1/p' CMakeLists.txt)+imagetest
-# The commit time as `created`: rebuilding the same tree reuses every layer, labels included,
-# instead of leaving a new image (and a dangling old one) behind on each run.
-created=$(TZ=UTC git log -1 --format=%cd --date=format-local:%Y-%m-%dT%H:%M:%SZ 2>/dev/null || true)
+version=$(bash tests/images/build-test-images.sh --print-version)
 t=$SECONDS
-REVISION=$revision VERSION=$version CREATED=${created:-unknown} \
-  bash docker/build-images.sh --engine podman --tag "$tag"
+bash tests/images/build-test-images.sh "$tag"
 build_seconds=$((SECONDS - t))
-# Each new revision leaves the previous run's images untagged: remove those, not the build cache.
-for title in october-api october-worker; do
-  for id in $("${podman[@]}" images --quiet --filter dangling=true \
-    --filter "label=org.opencontainers.image.title=$title"); do
-    "${podman[@]}" rmi "$id" >/dev/null 2>&1 || true
-  done
-done
 
 # ---- what the images hold ----------------------------------------------------------------------
 phase "image contents and metadata"
