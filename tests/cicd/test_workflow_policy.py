@@ -362,8 +362,10 @@ def test_cd_rejects_a_bad_image_tag_input(tmp_path, cd_sandbox):
 E2E_OUT = "build/e2e"
 E2E_RUNS = {
     "versions": re.compile(r'bash tests/e2e/kind\.sh versions >>"\$GITHUB_OUTPUT"'),
-    "e2e": re.compile(r"make e2e-kind( E2E_ARGS='[-a-z0-9/ ,.=]*')?"),
+    "e2e": re.compile(r"make e2e-kind( E2E_ARGS='[-a-z0-9/ ,.=~]*')?"),
 }
+# The cache of the pinned kind binary and node image: keyed on the pins and the runner.
+E2E_CACHE_KEY_PARTS = ("hashFiles('tests/e2e/versions.env')", "runner.os", "runner.arch")
 E2E_VERSION_KEYS = {"KIND_VERSION", "KIND_NODE_IMAGE", "KIND_SHA256_LINUX_AMD64",
                     "KIND_SHA256_LINUX_ARM64", "KUBECTL_VERSION", "HELM_VERSION",
                     "METRICS_SERVER_VERSION"}
@@ -375,7 +377,16 @@ E2E_SCRIPT_MUST = {
     "strict mode": "\nset -euo pipefail\n",
     "reads the pinned versions": "versions_file=tests/e2e/versions.env",
     "builds both images with docker/build-images.sh": "bash docker/build-images.sh",
-    "creates the cluster from the pinned node image": 'kind create cluster --name "$cluster" --image "$kind_node_image"',
+    "creates the cluster from the pinned node image": 'kind create cluster --name "$cluster" --image "$kind_image"',
+    "the node image kind gets is the pin unless a checked cache says otherwise": "kind_image=$kind_node_image",
+    "the node image prepared before the build": "  node_image\n  build_images\n",
+    "the cached node image loaded (docker/podman load)": '"$engine" load -i "$archive"',
+    "the pulled node image saved to the cache (docker/podman save)": '"$engine" save -o "$archive.partial" "$tagged"',
+    "the node image pulled by its pinned digest": '"$engine" pull "$repo@$pinned_digest"',
+    "the cached archive's recorded digest checked against the pin": '${BASH_REMATCH[2]} == "$pinned_digest"',
+    "the loaded image's ID checked against the recorded one": 'if [[ "$engine $id" == "$saved_id" ]]; then',
+    "the cache only used when it was saved for the pin": '$saved_ref == "$kind_node_image"',
+    "the cached kind binary checked against its pinned SHA-256": '$(sha256_of "$cached") == "$sha"',
     "kind load (Docker)": "kind load docker-image",
     "kind load (Podman, through an archive)": "kind load image-archive",
     "Podman as kind's provider": "KIND_EXPERIMENTAL_PROVIDER=podman",
@@ -443,6 +454,7 @@ def e2e_workflow_problems(doc) -> list[str]:
                 problems.append(f"{job_id}: make e2e-kind must write to --out {E2E_OUT} (the artifact)")
             if "--install-kind" not in e2e_run:
                 problems.append(f"{job_id}: kind must be the pinned binary (--install-kind)")
+        problems += e2e_cache_problems(job_id, job_steps, runs)
         uploads = [i for i, s in enumerate(job_steps)
                    if s.get("uses", "").startswith("actions/upload-artifact@")]
         upload = job_steps[uploads[0]] if len(uploads) == 1 else {}
@@ -459,6 +471,35 @@ def e2e_workflow_problems(doc) -> list[str]:
             wanted = "${{ steps.versions.outputs." + output + " }}"
             if len(found) != 1 or (found[0].get("with") or {}).get("version") != wanted:
                 problems.append(f"{job_id}: {action} must take its version from tests/e2e/versions.env ({wanted})")
+    return problems
+
+
+def e2e_cache_problems(job_id: str, job_steps: list, runs: list[int]) -> list[str]:
+    """One actions/cache step before make e2e-kind, keyed on the pins (versions.env) and the
+    runner, without restore-keys, whose path is the script's --cache-dir."""
+    caches = [i for i, s in enumerate(job_steps) if s.get("uses", "").startswith("actions/cache@")]
+    if len(caches) != 1:
+        return [f"{job_id}: exactly one actions/cache step (kind and the node image), found {len(caches)}"]
+    problems = []
+    cache = job_steps[caches[0]]
+    given = cache.get("with") or {}
+    key = str(given.get("key", ""))
+    missing = [part for part in E2E_CACHE_KEY_PARTS if part not in key]
+    if missing:
+        problems.append(f"{job_id}: the actions/cache key must include {missing} (a pin change must "
+                        f"invalidate it): {key!r}")
+    if "restore-keys" in given:
+        problems.append(f"{job_id}: actions/cache must not have restore-keys (they would restore an "
+                        "entry saved for other pins)")
+    if len(runs) == 1:
+        if caches[0] > runs[0]:
+            problems.append(f"{job_id}: the actions/cache step must come before make e2e-kind")
+        m = re.search(r"--cache-dir (\S+)", job_steps[runs[0]]["run"])
+        if not m:
+            problems.append(f"{job_id}: make e2e-kind must pass --cache-dir (the actions/cache path)")
+        elif m.group(1) != str(given.get("path", "")).strip():
+            problems.append(f"{job_id}: actions/cache path {given.get('path')!r} is not the script's "
+                            f"--cache-dir {m.group(1)!r}")
     return problems
 
 
@@ -576,6 +617,18 @@ def _edit_with(prefix, key, value):
     return mutate
 
 
+def _move_step(prefix, index):
+    def mutate(doc):
+        job_steps = doc["jobs"]["kind"]["steps"]
+        step = _e2e_step(doc, prefix)
+        job_steps.remove(step)
+        job_steps.insert(index, step)
+    return mutate
+
+
+E2E_CACHE_KEY = "e2e-kind-${{ runner.os }}-${{ runner.arch }}-${{ hashFiles('tests/e2e/versions.env') }}"
+
+
 def _drop_step(prefix):
     def mutate(doc):
         doc["jobs"]["kind"]["steps"].remove(_e2e_step(doc, prefix))
@@ -622,6 +675,25 @@ WORKFLOW_MUTATIONS = [
     ("node image in the workflow",
      _set(("jobs", "kind", "env"), {"KIND_NODE_IMAGE": "kindest/node:v1.37.0"}), "one place"),
     ("no versions step", _drop_step("bash tests/e2e/kind.sh versions"), "id versions"),
+    ("no cache", _drop_step("actions/cache@"), "exactly one actions/cache"),
+    ("cache key without the versions hash",
+     _edit_with("actions/cache@", "key", "e2e-kind-${{ runner.os }}-${{ runner.arch }}"),
+     "hashFiles('tests/e2e/versions.env')"),
+    ("cache key on another file",
+     _edit_with("actions/cache@", "key", E2E_CACHE_KEY.replace("tests/e2e/versions.env", "tests/e2e/kind.sh")),
+     "hashFiles('tests/e2e/versions.env')"),
+    ("cache key without the runner arch",
+     _edit_with("actions/cache@", "key", E2E_CACHE_KEY.replace("${{ runner.arch }}-", "")), "runner.arch"),
+    ("cache restored from other pins", _edit_with("actions/cache@", "restore-keys", "e2e-kind-"),
+     "restore-keys"),
+    ("cache step after the make step", _move_step("actions/cache@", -1), "before make e2e-kind"),
+    ("cache path mismatch", _edit_with("actions/cache@", "path", "~/.cache/other"),
+     "is not the script's --cache-dir"),
+    ("cache dir not given to the script",
+     _edit_step("make e2e-kind", "run", "make e2e-kind E2E_ARGS='--install-kind --out build/e2e'"),
+     "must pass --cache-dir"),
+    ("cache action at an unrecorded commit",
+     _edit_step("actions/cache@", "uses", "actions/cache@" + "1" * 40), "not pinned"),
 ]
 
 
@@ -680,7 +752,19 @@ SCRIPT_MUTATIONS = [
     ("HPA drill dropped", ("all_drills=(helm-test smoke bad-release worker-kill hpa)",
                            "all_drills=(helm-test smoke bad-release worker-kill)"), "drills"),
     ("HPA drill never run", ("if wants hpa; then drill_hpa; fi", ":"), "hpa drill"),
-    ("node image inline", ('--image "$kind_node_image"', '--image kindest/node:v1.37.0'), "node image"),
+    ("node image inline", ('--image "$kind_image"', '--image kindest/node:v1.37.0'), "node image"),
+    ("cached archive never loaded", ('"$engine" load -i "$archive"', "true"), "cached node image loaded"),
+    ("pulled image never saved", ('"$engine" save -o "$archive.partial" "$tagged"', "true"),
+     "saved to the cache"),
+    ("recorded digest unchecked", ('${BASH_REMATCH[2]} == "$pinned_digest"', "-n $pinned_digest"),
+     "recorded digest checked"),
+    ("loaded image ID unchecked", ('[[ "$engine $id" == "$saved_id" ]]', "true"), "ID checked"),
+    ("cache of other pins used", ('$saved_ref == "$kind_node_image"', "-n $saved_ref"),
+     "saved for the pin"),
+    ("cached kind unchecked", ('$(sha256_of "$cached") == "$sha"', "-x $cached"),
+     "cached kind binary checked"),
+    ("node image after the build", ("  node_image\n  build_images\n", "  build_images\n  node_image\n"),
+     "before the build"),
     ("kind binary unchecked", ('!= "$sha"', '== "x"'), "SHA-256"),
     ("port-forward on every address", ("port-forward --address 127.0.0.1", "port-forward --address 0.0.0.0"),
      "loopback"),
@@ -731,7 +815,7 @@ def _minimal_path(tmp_path, extra=()):
     bin_dir = tmp_path / "bin"
     bin_dir.mkdir()
     for tool in ("bash", "dirname", "mkdir", "sed", "tr", "cat", "date", "grep", "uname", "cut",
-                 "chmod", "mv", "rm", "sha256sum", "head"):
+                 "chmod", "mv", "rm", "sha256sum", "head", "cp", "mktemp"):
         found = shutil.which(tool)
         assert found, tool
         (bin_dir / tool).symlink_to(found)
@@ -760,6 +844,108 @@ def test_e2e_script_refuses_a_kind_binary_with_the_wrong_checksum(tmp_path):
     assert proc.returncode == 1, proc.stdout + proc.stderr
     assert "does not have the pinned SHA-256" in proc.stderr
     assert not (tools / "kind").exists() and not (tools / ".kind.download").exists()
+
+
+def test_e2e_script_does_not_install_a_cached_kind_with_the_wrong_checksum(tmp_path):
+    """--cache-dir: a kind binary in the cache that is not the pin is not used; the download is
+    checked as usual (junk again here), and neither is installed nor replaces the cached one."""
+    fake_curl = 'while (($#)); do if [[ $1 == -o ]]; then echo junk >"$2"; shift; fi; shift; done\n'
+    tools, cache = tmp_path / "tools", tmp_path / "cache"
+    cache.mkdir()
+    arch = {"x86_64": "amd64", "aarch64": "arm64"}[os.uname().machine]
+    (cache / f"kind-linux-{arch}").write_text("not kind\n")
+    proc = run_e2e_script("install-kind", "--tools-dir", str(tools), "--cache-dir", str(cache),
+                          env={"PATH": _minimal_path(tmp_path, [("curl", fake_curl)])})
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    assert "does not have the pinned SHA-256 of kind" in proc.stderr  # the cached one: warned
+    assert "from https://github.com/kubernetes-sigs/kind/releases/download/" in proc.stderr
+    assert not (tools / "kind").exists()
+    assert (cache / f"kind-linux-{arch}").read_text() == "not kind\n"
+
+
+# The node image cache offline: fake docker, kind, kubectl, helm, jq and curl; `docker load`
+# and `docker image inspect` answer as the classic Docker store does (a loaded image has its
+# tag, not its registry digest), `docker pull` and `save` fail (no network here).
+E2E_IMAGE_ID = "sha256:" + "1d" * 32
+
+
+def _node_cache(tmp_path, digest, image_id):
+    pin = cs.e2e_versions()["KIND_NODE_IMAGE"]
+    cache = tmp_path / "cache"
+    cache.mkdir()
+    (cache / "node-image.tar").write_text("an archive\n")
+    (cache / "node-image.ref").write_text(pin + "\n")
+    (cache / "node-image.digest").write_text(f"kindest/node@{digest}\n")
+    (cache / "node-image.id").write_text(f"docker {image_id}\n")
+    return pin, cache
+
+
+def _run_with_node_cache(tmp_path, cache, loaded_id):
+    calls = tmp_path / "calls.txt"
+    log = f'echo "$(basename "$0") $*" >>{calls}\n'
+    docker = log + f"""case "$1 $2" in
+  "image inspect")
+    if [[ $* == *'{{{{.Id}}}}'* ]]; then echo {loaded_id}; exit 0; fi
+    [[ $* == *october-* ]] ;;
+  "info "* | "load "* | "tag "*) exit 0 ;;
+  *) exit 1 ;;
+esac
+"""
+    kind = log + """case $1 in
+  version) echo "kind v0.33.0 go1.25.0 linux/amd64" ;;
+  get) ;;
+  *) exit 1 ;;
+esac
+"""
+    fakes = [("docker", docker), ("kind", kind), ("kubectl", log + "echo '{}'\n"),
+             ("helm", log + "echo v4.1.4\n"), ("jq", "cat >/dev/null; echo 36\n"), ("curl", log + "exit 1\n"),
+             ("basename", 'echo "${1##*/}"\n')]
+    out = tmp_path / "out"
+    proc = run_e2e_script("run", "--engine", "docker", "--skip-build", "--tag", "t1", "--out", str(out),
+                          "--cache-dir", str(cache), env={"PATH": _minimal_path(tmp_path, fakes)})
+    return proc, calls.read_text().splitlines(), out
+
+
+def test_e2e_script_refuses_a_cached_node_image_of_another_digest(tmp_path):
+    """An archive saved for the pinned reference but recording another digest is never loaded:
+    a warning names it and the pinned digest is pulled instead (the fake pull fails here, so
+    the run stops there, before any cluster)."""
+    other = "sha256:" + "0" * 64
+    pin, cache = _node_cache(tmp_path, other, E2E_IMAGE_ID)
+    proc, calls, out = _run_with_node_cache(tmp_path, cache, E2E_IMAGE_ID)
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    assert (f"{cache}/node-image.digest records 'kindest/node@{other}', not the pinned "
+            f"{pin.split('@')[1]}: cached archive refused, pulling again") in proc.stderr
+    assert not [c for c in calls if c.split()[:2] == ["docker", "load"]], calls
+    assert f"docker pull docker.io/kindest/node@{pin.split('@')[1]}" in calls, calls
+    assert not any(c.startswith("kind create") for c in calls), calls
+    assert "| node-image | FAILED |" in (out / "summary.md").read_text()
+
+
+def test_e2e_script_refuses_a_loaded_node_image_with_another_id(tmp_path):
+    pin, cache = _node_cache(tmp_path, cs.e2e_versions()["KIND_NODE_IMAGE"].split("@")[1], E2E_IMAGE_ID)
+    other_id = "sha256:" + "ee" * 32
+    proc, calls, _ = _run_with_node_cache(tmp_path, cache, other_id)
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    assert (f"has ID '{other_id}', not the recorded '{E2E_IMAGE_ID}': cached archive refused, "
+            "pulling again") in proc.stderr
+    assert f"docker load -i {cache}/node-image.tar" in calls, calls
+    assert f"docker pull docker.io/kindest/node@{pin.split('@')[1]}" in calls, calls
+    assert not any(c.startswith("kind create") for c in calls), calls
+
+
+def test_e2e_script_creates_the_cluster_from_a_checked_cached_node_image(tmp_path):
+    """Digest and ID as recorded: the archive is loaded, nothing is pulled, and kind gets the
+    tag whose image ID was checked (the classic store keeps no registry digest across a load)."""
+    pin, cache = _node_cache(tmp_path, cs.e2e_versions()["KIND_NODE_IMAGE"].split("@")[1], E2E_IMAGE_ID)
+    proc, calls, out = _run_with_node_cache(tmp_path, cache, E2E_IMAGE_ID)
+    assert proc.returncode == 1 and "kind create cluster failed" in proc.stderr, proc.stderr
+    assert f"docker load -i {cache}/node-image.tar" in calls, calls
+    assert not any(c.startswith("docker pull") for c in calls), calls
+    create = [c for c in calls if c.startswith("kind create cluster")]
+    assert len(create) == 1 and f"--image {pin.split('@')[0]} " in create[0], calls
+    summary = (out / "summary.md").read_text()
+    assert "| node-image | passed |" in summary and "| cluster | FAILED |" in summary, summary
 
 
 def test_make_e2e_kind_is_the_script():
@@ -793,5 +979,7 @@ def test_docs_cover_the_e2e_job():
     for needle in [".github/workflows/e2e.yml", "tests/e2e/kind.sh", "tests/e2e/versions.env",
                    "make e2e-kind", "KIND_EXPERIMENTAL_PROVIDER=podman", "--keep", "FAIL_HEALTHZ",
                    "metrics-server", "only on GitHub", "Pods run under Podman (tests/deploy)",
+                   "actions/cache", "--cache-dir", "hashFiles('tests/e2e/versions.env')",
+                   "no `restore-keys`", "docker load", "node-image.digest",
                    values["KIND_VERSION"], values["KIND_NODE_IMAGE"], *E2E_DRILLS]:
         assert needle in docs, f"docs/CI_CD.md does not mention {needle}"

@@ -43,7 +43,21 @@
 #   --hpa-timeout S      seconds the api HPA may take to scale above 1 replica (default 300)
 #   --install-kind       install the pinned kind first (as `install-kind`) and use it
 #   --tools-dir DIR      where install-kind puts kind (default build/e2e-tools/bin)
+#   --cache-dir DIR      keep the pinned kind binary and node image in DIR and reuse them (the
+#                        E2E workflow keeps DIR with actions/cache; see Cache below)
 #   -h, --help           this text
+#
+# Cache (--cache-dir DIR; the E2E workflow restores and saves DIR with actions/cache):
+#   DIR/kind-OS-ARCH    install-kind copies it instead of downloading when its SHA-256 is the
+#                       pin; otherwise kind is downloaded, checked as usual and kept there
+#   DIR/node-image.tar  `docker save` / `podman save` of the node image, beside node-image.ref
+#                       (the KIND_NODE_IMAGE it was saved for), node-image.digest (the repo
+#                       digest the engine reported when it pulled the image) and node-image.id
+#                       (engine and image ID). When the ref is KIND_NODE_IMAGE and the engine is
+#                       this one, it is loaded (`docker load` / `podman load`) before the cluster
+#                       is created; a recorded digest other than the pinned one, or a loaded
+#                       image ID other than the recorded one, refuses it and stops the run (1).
+#                       Otherwise the image is pulled by digest and saved there.
 #
 # Environment: HELM, KUBECTL (the binaries, default helm and kubectl from PATH; passed on to
 # scripts/deploy.sh), GITHUB_ACTIONS / GITHUB_STEP_SUMMARY (log groups and the job summary).
@@ -80,6 +94,7 @@ task_seconds=3
 hpa_timeout=300
 install_kind_first=false
 tools_dir=build/e2e-tools/bin
+cache_dir=
 # Where the locally built images are tagged for the cluster (never pulled: pullPolicy Never).
 registry=e2e.local/october
 
@@ -184,6 +199,7 @@ while (($#)); do
     --hpa-timeout) need_value "$1" $# && hpa_timeout=$2 && shift ;;
     --install-kind) install_kind_first=true ;;
     --tools-dir) need_value "$1" $# && tools_dir=$2 && shift ;;
+    --cache-dir) need_value "$1" $# && cache_dir=$2 && shift ;;
     -h | --help)
       usage
       exit 0
@@ -374,11 +390,10 @@ cmd_versions() {
 }
 
 cmd_install_kind() {
-  local os arch sha url tmp
+  local os arch sha url origin tmp cached=
   if [[ -x $tools_dir/kind ]] && [[ $("$tools_dir/kind" version 2>/dev/null) == "kind $kind_version "* ]]; then
     log "kind $kind_version already in $tools_dir"
   else
-    require_tools curl
     os=$(uname -s | tr '[:upper:]' '[:lower:]')
     case $(uname -m) in
       x86_64 | amd64) arch=amd64 ;;
@@ -394,16 +409,33 @@ cmd_install_kind() {
         ;;
     esac
     url="https://github.com/kubernetes-sigs/kind/releases/download/$kind_version/kind-$os-$arch"
+    origin=$url
     mkdir -p "$tools_dir"
     tmp="$tools_dir/.kind.download"
-    log "downloading kind $kind_version ($os-$arch)"
-    curl -fsSL --retry 3 --retry-delay 2 -o "$tmp" "$url"
+    if [[ -n $cache_dir ]]; then cached="$cache_dir/kind-$os-$arch"; fi
+    if [[ -n $cached && -f $cached && $(sha256_of "$cached") == "$sha" ]]; then
+      log "kind $kind_version ($os-$arch) from the cache $cache_dir"
+      cp "$cached" "$tmp"
+      origin=$cached
+    else
+      if [[ -n $cached && -f $cached ]]; then
+        warn "$cached does not have the pinned SHA-256 of kind $kind_version: downloading it again"
+      fi
+      require_tools curl
+      log "downloading kind $kind_version ($os-$arch)"
+      curl -fsSL --retry 3 --retry-delay 2 -o "$tmp" "$url"
+    fi
+    # Both the cached and the downloaded binary: nothing unchecked is ever installed or cached.
     if [[ $(sha256_of "$tmp") != "$sha" ]]; then
       rm -f "$tmp"
-      error "kind-$os-$arch from $url does not have the pinned SHA-256 $sha"
+      error "kind-$os-$arch from $origin does not have the pinned SHA-256 $sha"
       exit 1
     fi
     chmod 755 "$tmp"
+    if [[ -n $cached && $origin == "$url" ]]; then
+      mkdir -p "$cache_dir"
+      cp "$tmp" "$cached"
+    fi
     mv "$tmp" "$tools_dir/kind"
     log "kind $kind_version installed into $tools_dir (SHA-256 checked)"
   fi
@@ -455,6 +487,69 @@ build_images() {
   pass "$registry/october-api:$tag, $registry/october-worker:$tag"
 }
 
+# --- the node image and its cache (--cache-dir) ----------------------------------------------
+# Without a cache kind pulls the node image itself, by digest. With one, the image comes from
+# DIR/node-image.tar when that was saved for KIND_NODE_IMAGE by this engine -- checked twice: the
+# recorded repo digest must be the pin's, and the loaded image must have the recorded image ID --
+# or is pulled by digest and saved there. A cache that fails a check is refused with a warning
+# and replaced by a fresh pull: a stale or damaged cache entry (one actions/cache will not
+# overwrite under the same key) costs a download, never a red run. kind_image is what
+# `kind create cluster` is given.
+kind_image=
+cache_file() { if [[ -f $cache_dir/$1 ]]; then cat "$cache_dir/$1"; fi; }
+
+node_image() {
+  kind_image=$kind_node_image
+  [[ -n $cache_dir ]] || return 0
+  if kind get clusters 2>/dev/null | grep -qx "$cluster"; then return 0; fi
+  begin node-image "the pinned node image, through the cache $cache_dir"
+  local archive="$cache_dir/node-image.tar" pinned_digest=${kind_node_image##*@}
+  local repo="docker.io/${kind_node_image%%:*}" tagged="docker.io/${kind_node_image%@*}"
+  local saved_ref saved_digest saved_id id recorded
+  saved_ref=$(cache_file node-image.ref)
+  saved_digest=$(cache_file node-image.digest)
+  saved_id=$(cache_file node-image.id)
+  if [[ -f $archive && $saved_ref == "$kind_node_image" && ${saved_id%% *} == "$engine" ]]; then
+    if ! [[ $saved_digest =~ ^(docker\.io/)?kindest/node@(sha256:[0-9a-f]{64})$ &&
+      ${BASH_REMATCH[2]} == "$pinned_digest" ]]; then
+      warn "$cache_dir/node-image.digest records '$saved_digest', not the pinned $pinned_digest: cached archive refused, pulling again"
+    elif ! "$engine" load -i "$archive" >/dev/null; then
+      warn "$engine load -i $archive failed: cached archive refused, pulling again"
+    else
+      id=$("$engine" image inspect --format '{{.Id}}' "$tagged" 2>/dev/null) || id=
+      if [[ "$engine $id" == "$saved_id" ]]; then
+        # Docker's classic image store keeps the tag across save and load, not the registry
+        # digest: kind then gets the tag, whose image ID was just checked (else it would pull it
+        # again).
+        if ! "$engine" image inspect "$repo@$pinned_digest" >/dev/null 2>&1; then
+          kind_image=${kind_node_image%@*}
+        fi
+        pass "loaded $archive: recorded digest $pinned_digest, image ID $id"
+        return 0
+      fi
+      warn "the image loaded from $archive has ID '${id:-none}', not the recorded '${saved_id#* }': cached archive refused, pulling again"
+      "$engine" rmi "$tagged" >/dev/null 2>&1 || true
+    fi
+  elif [[ -f $archive ]]; then
+    log "$archive was saved for '$saved_ref' by ${saved_id%% *}, not for this pin and engine: pulling again"
+  fi
+  "$engine" pull "$repo@$pinned_digest" || fail "$engine pull $repo@$pinned_digest failed"
+  recorded=$("$engine" image inspect --format '{{range .RepoDigests}}{{println .}}{{end}}' "$repo@$pinned_digest" |
+    grep -E "^(docker\.io/)?kindest/node@$pinned_digest\$" | head -n 1) || recorded=
+  [[ -n $recorded ]] || fail "$engine does not report the pinned digest $pinned_digest for the pulled node image"
+  id=$("$engine" image inspect --format '{{.Id}}' "$repo@$pinned_digest")
+  "$engine" tag "$repo@$pinned_digest" "$tagged"
+  # The reference last: until it is written, a half-saved archive is never taken for the pin.
+  mkdir -p "$cache_dir"
+  rm -f "$archive" "$archive.partial" "$cache_dir/node-image.ref" "$cache_dir/node-image.digest" "$cache_dir/node-image.id"
+  "$engine" save -o "$archive.partial" "$tagged" || fail "$engine save of the node image into $cache_dir failed"
+  mv "$archive.partial" "$archive"
+  echo "$recorded" >"$cache_dir/node-image.digest"
+  echo "$engine $id" >"$cache_dir/node-image.id"
+  echo "$kind_node_image" >"$cache_dir/node-image.ref"
+  pass "pulled $repo@$pinned_digest, saved to $archive"
+}
+
 create_cluster() {
   begin cluster "kind cluster $cluster from $kind_node_image"
   kubeconfig_dir=$(mktemp -d)
@@ -463,7 +558,7 @@ create_cluster() {
     log "reusing the existing kind cluster $cluster"
     kind export kubeconfig --name "$cluster" --kubeconfig "$KUBECONFIG"
   else
-    kind create cluster --name "$cluster" --image "$kind_node_image" --kubeconfig "$KUBECONFIG" \
+    kind create cluster --name "$cluster" --image "$kind_image" --kubeconfig "$KUBECONFIG" \
       --wait 180s || fail "kind create cluster failed"
   fi
   cluster_up=true
@@ -808,6 +903,8 @@ cmd_run() {
   trap on_exit EXIT
   trap 'exit 130' INT
   trap 'exit 143' TERM
+  # Before the long image build: a refused cache stops the run in seconds.
+  node_image
   build_images
   create_cluster
   load_images
