@@ -41,11 +41,6 @@ def _preconditions():
 
 
 @pytest.fixture
-def workdir(tmp_path):
-    return tmp_path
-
-
-@pytest.fixture
 def release_factory(tmp_path):
     """release_factory(rendered) -> a Release; each is torn down after the test, also on failure."""
     made = []

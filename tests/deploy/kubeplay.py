@@ -25,7 +25,6 @@ asserted. docs/CI_CD.md says where each of those is covered.
 
 from __future__ import annotations
 
-import base64
 import copy
 import errno
 import json
@@ -117,16 +116,19 @@ def podman(*args: str, check: bool = True, timeout: float = 120, input: str | No
     return proc
 
 
+def override_values() -> dict[str, str]:
+    return {key: value for key, (value, _) in VALUE_OVERRIDES.items()}
+
+
 def images() -> list[str]:
     """The local images the overrides name."""
-    v = {key: value for key, (value, _) in VALUE_OVERRIDES.items()}
+    v = override_values()
     return [f"{v[f'{part}.image.repository']}:{v[f'{part}.image.tag']}" for part in ("api", "worker", "redis", "tests")]
 
 
 def render(sets: dict[str, str] | None = None) -> helmlib.Rendered:
     """values-dev.yaml plus VALUE_OVERRIDES plus `sets`, through the chart's own Helm 4."""
-    values = {key: value for key, (value, _) in VALUE_OVERRIDES.items()}
-    values.update(sets or {})
+    values = {**override_values(), **(sets or {})}
     return helmlib.render(values=[helmlib.VALUES_DEV], sets=[f"{k}={v}" for k, v in values.items()])
 
 
@@ -284,8 +286,7 @@ class Release:
         for workload in self.workloads.values():
             podman("pod", "rm", "-f", "-t", "2", workload.pod, check=False)
         podman("pod", "rm", "-f", "-t", "0", f"{self.test_pod['metadata']['name']}", check=False)
-        for workload in list(self.workloads.values()) + [None]:
-            spec = workload.pod_spec if workload else self.test_pod["spec"]
+        for spec in [w.pod_spec for w in self.workloads.values()] + [self.test_pod["spec"]]:
             for volume in spec.get("volumes", []):
                 if "emptyDir" in volume:
                     podman("volume", "rm", "-f", volume["name"], check=False)
@@ -489,7 +490,7 @@ def check_settings_read(release: "Release") -> None:
     for workload in release.workloads.values():
         for container in workload.containers:
             if not container["image"].startswith("localhost/october-"):
-                continue
+                continue  # Redis takes its settings as args, not from the environment
             known = cache.setdefault(container["image"], binary_settings(container["image"]))
             given = {e["name"]: "env" for e in container.get("env", [])}
             for source in container.get("envFrom", []):
@@ -554,7 +555,3 @@ def environ(pid: int) -> dict[str, str]:
 
 def workdir() -> Path:
     return Path(tempfile.mkdtemp(prefix="october-deploy-"))
-
-
-def b64(value: str) -> str:
-    return base64.b64encode(value.encode()).decode()
