@@ -85,26 +85,12 @@ revision=
 out_dir=build/deploy
 kubeconfig_out=
 
-usage() { sed -n '2,/^set -euo/p' "$0" | sed '$d' | sed 's/^# \{0,1\}//'; }
-die_usage() {
-  echo "deploy: $1" >&2
-  echo "deploy: see 'scripts/deploy.sh help'" >&2
-  exit 2
-}
-
-in_actions() { [[ ${GITHUB_ACTIONS:-} == true ]]; }
-log() { echo "deploy: $*"; }
-warn() {
-  if in_actions; then echo "::warning title=deploy::$*"; else echo "deploy: warning: $*" >&2; fi
-}
-error() {
-  if in_actions; then echo "::error title=deploy::$*"; else echo "deploy: error: $*" >&2; fi
-}
-group() { if in_actions; then echo "::group::$*"; else echo "==> $*"; fi; }
-endgroup() { if in_actions; then echo "::endgroup::"; fi; }
+report_name=deploy
+report_help="scripts/deploy.sh help"
+# shellcheck source=lib/report.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib/report.sh"
 
 # --- arguments -------------------------------------------------------------------------------
-need_value() { (($2 >= 2)) || die_usage "$1 needs a value"; }
 if (($# == 0)); then
   usage
   exit 2

@@ -275,8 +275,8 @@ def cd_sandbox(tmp_path):
     """A copy of the delivery scripts with the fixture chart at deploy/helm/api, so cd.yml's own
     commands can run (their relative paths included) without touching the repository."""
     root = tmp_path / "workspace"
-    (root / "scripts").mkdir(parents=True)
-    for script in ("deploy.sh", "diagnostics.sh"):
+    (root / "scripts" / "lib").mkdir(parents=True)
+    for script in ("deploy.sh", "diagnostics.sh", "lib/report.sh"):
         shutil.copy2(cs.REPO / "scripts" / script, root / "scripts" / script)
     shutil.copytree(cs.REPO / cs.FIXTURE_CHART, root / "deploy" / "helm" / "api")
     return root

@@ -98,23 +98,10 @@ cache_dir=
 # Where the locally built images are tagged for the cluster (never pulled: pullPolicy Never).
 registry=e2e.local/october
 
-usage() { sed -n '2,/^set -euo/p' "$0" | sed '$d' | sed 's/^# \{0,1\}//'; }
-die_usage() {
-  echo "e2e: $1" >&2
-  echo "e2e: see 'tests/e2e/kind.sh --help'" >&2
-  exit 2
-}
-
-in_actions() { [[ ${GITHUB_ACTIONS:-} == true ]]; }
-log() { echo "e2e: $*"; }
-warn() {
-  if in_actions; then echo "::warning title=e2e::$*"; else echo "e2e: warning: $*" >&2; fi
-}
-error() {
-  if in_actions; then echo "::error title=e2e::$*"; else echo "e2e: error: $*" >&2; fi
-}
-group() { if in_actions; then echo "::group::$*"; else echo "==> $*"; fi; }
-endgroup() { if in_actions; then echo "::endgroup::"; fi; }
+report_name=e2e
+report_help="tests/e2e/kind.sh --help"
+# shellcheck source=../../scripts/lib/report.sh
+source "$(dirname "${BASH_SOURCE[0]}")/../../scripts/lib/report.sh"
 
 # --- pinned versions -------------------------------------------------------------------------
 kind_version=
@@ -169,7 +156,6 @@ read_versions() {
 }
 
 # --- arguments -------------------------------------------------------------------------------
-need_value() { (($2 >= 2)) || die_usage "$1 needs a value"; }
 if (($#)) && [[ $1 != -* ]]; then
   command=$1
   shift
