@@ -33,7 +33,6 @@ import re
 import socket
 import subprocess
 import sys
-import tempfile
 import time
 import urllib.error
 import urllib.request
@@ -230,7 +229,6 @@ class Release:
             raise DeployCheckFailed(f"expected one `helm test` pod in the chart, found {len(tests)}")
         self.test_pod = copy.deepcopy(tests[0])
         adapt_pod_spec(self.test_pod["metadata"]["name"], self.test_pod["spec"], self.aliases, self.hosts_file)
-        self.played_files: list[Path] = []
         self.volumes: set[str] = set()
 
     # ---- objects -----------------------------------------------------------------------------
@@ -278,7 +276,6 @@ class Release:
         names = only or list(self.workloads)
         path = self.write(f"play-{'-'.join(names)}.yaml",
                           self.config_maps + [self.workloads[n].deployment for n in names])
-        self.played_files.append(path)
         self.log(f"kube play {path.name}")
         podman("kube", "play", "--replace", str(path))
 
@@ -551,7 +548,3 @@ def describe(err: int | None) -> str:
 def environ(pid: int) -> dict[str, str]:
     raw = Path(f"/proc/{pid}/environ").read_bytes().split(b"\0")
     return dict(item.decode().split("=", 1) for item in raw if b"=" in item)
-
-
-def workdir() -> Path:
-    return Path(tempfile.mkdtemp(prefix="october-deploy-"))

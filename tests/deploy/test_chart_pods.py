@@ -169,9 +169,9 @@ def test_secret_change_rolls_the_pods_onto_the_new_value(release_factory):
     assert kubeplay.podman(*redis_cli, "-n", "1", "exists", f"celery-task-meta-{task_id}").stdout.strip() == "0"
 
 
-def test_harness_lists_what_it_changes():
+def test_harness_lists_what_it_changes(tmp_path):
     """The docstring promise: every override and adaptation carries its reason."""
     assert all(reason for _, reason in kubeplay.VALUE_OVERRIDES.values())
     assert all(reason for reason in kubeplay.ADAPTATIONS.values())
     with pytest.raises(DeployCheckFailed, match="port == targetPort"):
-        Release(kubeplay.render({"api.service.port": "80"}), kubeplay.workdir())
+        Release(kubeplay.render({"api.service.port": "80"}), tmp_path)
