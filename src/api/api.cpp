@@ -10,8 +10,8 @@
 #include "core/build_info.hpp"
 #include "core/json_text.hpp"
 #include "core/log.hpp"
-#include "core/probes.hpp"
-#include "core/workloads.hpp"
+#include "http/probes.hpp"
+#include "tasks/workloads.hpp"
 
 namespace october::api {
 

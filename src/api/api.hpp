@@ -7,8 +7,8 @@
 
 #include "core/compute_pool.hpp"
 #include "core/metrics.hpp"
-#include "core/router.hpp"
-#include "core/service.hpp"
+#include "http/router.hpp"
+#include "service/service.hpp"
 
 namespace october::api {
 

@@ -4,7 +4,7 @@
 #include "api/task_endpoints.hpp"
 #include "core/build_info.hpp"
 #include "core/log.hpp"
-#include "core/service.hpp"
+#include "service/service.hpp"
 
 namespace {
 

@@ -2,11 +2,11 @@
 
 #include <boost/json.hpp>
 
-#include "core/broker.hpp"
+#include "celery/broker.hpp"
 #include "core/json_text.hpp"
 #include "core/log.hpp"
 #include "core/parse.hpp"
-#include "core/tasks.hpp"
+#include "tasks/registry.hpp"
 
 namespace october::api {
 

@@ -3,9 +3,9 @@
 // block, so they run on their own small pool, never on the I/O threads.
 #include "core/compute_pool.hpp"
 #include "core/metrics.hpp"
-#include "core/redis.hpp"
-#include "core/router.hpp"
-#include "core/service.hpp"
+#include "http/router.hpp"
+#include "redis/client.hpp"
+#include "service/service.hpp"
 
 namespace october::api {
 

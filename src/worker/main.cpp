@@ -5,8 +5,8 @@
 
 #include "core/build_info.hpp"
 #include "core/log.hpp"
-#include "core/probes.hpp"
-#include "core/service.hpp"
+#include "http/probes.hpp"
+#include "service/service.hpp"
 #include "worker/task_process.hpp"
 #include "worker/worker.hpp"
 

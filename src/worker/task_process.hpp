@@ -5,7 +5,7 @@
 #include <boost/json.hpp>
 #include <vector>
 
-#include "core/tasks.hpp"
+#include "tasks/registry.hpp"
 
 namespace october::worker {
 

@@ -14,10 +14,10 @@
 #include <thread>
 #include <vector>
 
-#include "core/broker.hpp"
+#include "celery/broker.hpp"
 #include "core/metrics.hpp"
-#include "core/service.hpp"
-#include "core/tasks.hpp"
+#include "service/service.hpp"
+#include "tasks/registry.hpp"
 
 namespace october::worker {
 

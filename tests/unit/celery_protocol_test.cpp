@@ -1,6 +1,6 @@
-#include "core/celery_protocol.hpp"
-
 #include <gtest/gtest.h>
+
+#include "celery/protocol.hpp"
 
 namespace october::celery {
 namespace {

@@ -1,6 +1,6 @@
 #include <gtest/gtest.h>
 
-#include "core/workloads.hpp"
+#include "tasks/workloads.hpp"
 
 namespace october {
 namespace {

@@ -4,7 +4,7 @@
 
 #include <map>
 
-#include "core/service.hpp"
+#include "service/service.hpp"
 
 namespace october::config {
 namespace {

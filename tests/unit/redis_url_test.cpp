@@ -1,6 +1,6 @@
 #include <gtest/gtest.h>
 
-#include "core/redis.hpp"
+#include "redis/client.hpp"
 
 namespace october::redis {
 namespace {

@@ -13,11 +13,11 @@
 #include <thread>
 
 #include "core/config.hpp"
-#include "core/http_observer.hpp"
-#include "core/http_server.hpp"
 #include "core/metrics.hpp"
-#include "core/redis.hpp"
-#include "core/router.hpp"
+#include "http/observer.hpp"
+#include "http/router.hpp"
+#include "http/server.hpp"
+#include "redis/client.hpp"
 
 namespace october {
 

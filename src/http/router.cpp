@@ -1,4 +1,4 @@
-#include "core/router.hpp"
+#include "http/router.hpp"
 
 #include <boost/json.hpp>
 #include <cmath>

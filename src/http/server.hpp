@@ -1,13 +1,13 @@
 #pragma once
 // HTTP/1.1 server (Boost.Beast) with keep-alive, pipelining, size limits, header-read and idle
-// timeouts and a connection cap. Beast stays inside http_server.cpp: it is slow to compile.
+// timeouts and a connection cap. Beast stays inside server.cpp: it is slow to compile.
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
 #include <string>
 
-#include "core/http_types.hpp"
+#include "http/types.hpp"
 
 namespace october::http {
 
@@ -51,7 +51,7 @@ class Server {
   [[nodiscard]] std::size_t open_connections() const;
   [[nodiscard]] std::uint16_t port() const;
 
-  struct Impl;  // opaque: defined in http_server.cpp
+  struct Impl;  // opaque: defined in server.cpp
 
  private:
   std::shared_ptr<Impl> impl_;

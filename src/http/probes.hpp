@@ -2,8 +2,8 @@
 // Answers shared by every october HTTP listener's probe and metrics routes.
 #include <string_view>
 
-#include "core/http_types.hpp"
 #include "core/metrics.hpp"
+#include "http/types.hpp"
 
 namespace october::http {
 

@@ -1,4 +1,4 @@
-#include "core/celery_protocol.hpp"
+#include "celery/protocol.hpp"
 
 #include <openssl/evp.h>
 #include <unistd.h>

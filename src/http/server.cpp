@@ -1,4 +1,4 @@
-#include "core/http_server.hpp"
+#include "http/server.hpp"
 
 #include <array>
 #include <atomic>

@@ -1,4 +1,4 @@
-#include "core/service.hpp"
+#include "service/service.hpp"
 
 #include <arpa/inet.h>
 #include <pthread.h>

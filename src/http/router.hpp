@@ -11,7 +11,7 @@
 #include <unordered_map>
 #include <vector>
 
-#include "core/http_types.hpp"
+#include "http/types.hpp"
 
 namespace october::http {
 

@@ -1,4 +1,4 @@
-#include "core/http_observer.hpp"
+#include "http/observer.hpp"
 
 #include <array>
 #include <atomic>

@@ -1,4 +1,4 @@
-#include "core/redis.hpp"
+#include "redis/client.hpp"
 
 #include <hiredis/hiredis.h>
 

@@ -1,4 +1,4 @@
-#include "core/workloads.hpp"
+#include "tasks/workloads.hpp"
 
 #include <openssl/sha.h>
 #include <time.h>

@@ -1,8 +1,8 @@
 #pragma once
 // Per-request bookkeeping shared by every october HTTP listener: the RED metrics and the
 // access log line.
-#include "core/http_server.hpp"
 #include "core/metrics.hpp"
+#include "http/server.hpp"
 
 namespace october::http {
 

@@ -1,4 +1,4 @@
-#include "core/probes.hpp"
+#include "http/probes.hpp"
 
 #include <boost/json.hpp>
 

@@ -1,4 +1,4 @@
-#include "core/broker.hpp"
+#include "celery/broker.hpp"
 
 #include <openssl/evp.h>
 

@@ -1,9 +1,9 @@
-#include "core/tasks.hpp"
+#include "tasks/registry.hpp"
 
 #include <cmath>
 
 #include "core/parse.hpp"
-#include "core/workloads.hpp"
+#include "tasks/workloads.hpp"
 
 namespace october::tasks {
 

@@ -8,8 +8,8 @@
 #include <unordered_map>
 #include <vector>
 
-#include "core/celery_protocol.hpp"
-#include "core/redis.hpp"
+#include "celery/protocol.hpp"
+#include "redis/client.hpp"
 
 namespace october::celery {
 
