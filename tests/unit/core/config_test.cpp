@@ -4,8 +4,6 @@
 
 #include <map>
 
-#include "service/service.hpp"
-
 namespace october::config {
 namespace {
 
@@ -84,14 +82,6 @@ TEST(Options, HelpListsEveryVariable) {
   for (const char* name : {"PORT", "--port", "TIMEOUT_SECONDS", "FAIL_HEALTHZ", "LOG_LEVEL"}) {
     EXPECT_NE(help.find(name), std::string::npos) << name;
   }
-}
-
-TEST(CommonOptions, RejectBadRedisUrl) {
-  CommonConfig config;
-  Options options("prog", "x");
-  add_common_options(options, config);
-  std::vector<const char*> args{"prog", "--celery-broker-url=http://x"};
-  EXPECT_THROW(options.parse(2, args.data(), [](const char*) { return nullptr; }), ConfigError);
 }
 
 }  // namespace

@@ -1,6 +1,6 @@
-#include <gtest/gtest.h>
-
 #include "celery/protocol.hpp"
+
+#include <gtest/gtest.h>
 
 namespace october::celery {
 namespace {

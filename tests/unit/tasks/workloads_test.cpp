@@ -1,6 +1,6 @@
-#include <gtest/gtest.h>
-
 #include "tasks/workloads.hpp"
+
+#include <gtest/gtest.h>
 
 namespace october {
 namespace {
