@@ -5,6 +5,7 @@
 #include <array>
 #include <boost/json.hpp>
 
+#include "celery/lua_scripts.hpp"
 #include "core/json_text.hpp"
 #include "core/parse.hpp"
 
@@ -13,102 +14,6 @@ namespace october::celery {
 namespace json = boost::json;
 
 namespace {
-
-// KEYS: unacked, unacked_index, dead-letter list (unused here), queue lists in priority order.
-// ARGV: now, most messages to take, a unique token. Returns a flat list of (list, envelope, tag)
-// triples. The unacked entry is kombu's '[<envelope>, "<exchange>", "<routing key>"]', built from
-// the original bytes so the envelope is stored exactly as it was sent.
-constexpr std::string_view kFetch = R"lua(
--- The value of the first '"name": "value"' in raw: a plain find, then a match anchored there.
--- Reading three fields this way costs far less of Redis's one thread than decoding the envelope
--- (or scanning it with unanchored patterns); the worker parses and validates it fully later.
-local function field(raw, name)
-  local from = 1
-  while true do
-    local _, last = string.find(raw, name, from, true)
-    if not last then return nil end
-    local value = string.match(raw, '^%s*:%s*"([^"\\]*)"', last + 1)
-    if value then return value end
-    from = last + 1
-  end
-end
-local taken = {}
-local limit = tonumber(ARGV[2])
-for i = 4, #KEYS do
-  while #taken < limit * 3 do
-    local raw = redis.call('RPOP', KEYS[i])
-    if not raw then break end
-    local tag = field(raw, '"delivery_tag"')
-    if not tag or tag == '' then
-      -- Not a Celery envelope: registered under a tag of our own all the same, so it is safe
-      -- until the worker has moved it to the dead-letter list.
-      tag = 'october-malformed-' .. ARGV[3] .. '-' .. #taken
-    end
-    -- Values read by field() hold no quote or backslash (its pattern stops there), so quoting
-    -- them is their JSON form; the fallback queue name goes through the encoder.
-    local exchange = '"' .. (field(raw, '"exchange"') or '') .. '"'
-    local routing_key = field(raw, '"routing_key"')
-    routing_key = routing_key and ('"' .. routing_key .. '"') or cjson.encode(KEYS[4])
-    redis.call('ZADD', KEYS[2], ARGV[1], tag)
-    redis.call('HSET', KEYS[1], tag, '[' .. raw .. ', ' .. exchange .. ', ' .. routing_key .. ']')
-    taken[#taken + 1] = KEYS[i]
-    taken[#taken + 1] = raw
-    taken[#taken + 1] = tag
-  end
-end
-return taken
-)lua";
-
-// KEYS: unacked, unacked_index. ARGV: backend db, broker db, result expiry, then five per task:
-// result key, record ('' stores nothing), delivery tag, retry envelope ('' for none), retry
-// queue. SELECT inside a script switches only the script's database.
-constexpr std::string_view kComplete = R"lua(
-local count = (#ARGV - 3) / 5
-redis.call('SELECT', ARGV[1])
-for i = 0, count - 1 do
-  local at = 4 + i * 5
-  if ARGV[at + 1] ~= '' then
-    redis.call('SETEX', ARGV[at], ARGV[3], ARGV[at + 1])
-    redis.call('PUBLISH', ARGV[at], ARGV[at + 1])
-  end
-end
-redis.call('SELECT', ARGV[2])
-for i = 0, count - 1 do
-  local at = 4 + i * 5
-  if ARGV[at + 3] ~= '' then redis.call('LPUSH', ARGV[at + 4], ARGV[at + 3]) end
-  redis.call('HDEL', KEYS[1], ARGV[at + 2])
-  redis.call('ZREM', KEYS[2], ARGV[at + 2])
-end
-return count
-)lua";
-
-// KEYS: unacked, unacked_index, destination list. ARGV: tag, envelope.
-constexpr std::string_view kRequeue = R"lua(
-if redis.call('HEXISTS', KEYS[1], ARGV[1]) == 1 then
-  redis.call('HDEL', KEYS[1], ARGV[1])
-  redis.call('ZREM', KEYS[2], ARGV[1])
-  redis.call('RPUSH', KEYS[3], ARGV[2])
-  return 1
-end
-redis.call('ZREM', KEYS[2], ARGV[1])
-return 0
-)lua";
-
-// KEYS: unacked, unacked_index, dead list. ARGV: tag, record.
-constexpr std::string_view kDeadLetter = R"lua(
-redis.call('LPUSH', KEYS[3], ARGV[2])
-redis.call('HDEL', KEYS[1], ARGV[1])
-redis.call('ZREM', KEYS[2], ARGV[1])
-return 1
-)lua";
-
-constexpr std::string_view kReleaseMutex = R"lua(
-if redis.call('GET', KEYS[1]) == ARGV[1] then
-  redis.call('DEL', KEYS[1])
-  return 1
-end
-return 0
-)lua";
 
 // Lowercase hex SHA-1, the name EVALSHA knows a cached script by.
 std::string sha1_hex(std::string_view text) {
@@ -188,7 +93,7 @@ void Broker::complete(const std::vector<Completion>& batch, std::int64_t expires
     args.push_back(done.retry_envelope);
     args.push_back(done.retry_queue_key);
   }
-  eval(broker_, kComplete, {std::string(kUnackedHash), std::string(kUnackedIndex)}, args);
+  eval(broker_, lua::kComplete, {std::string(kUnackedHash), std::string(kUnackedIndex)}, args);
 }
 
 redis::Reply Broker::eval(redis::Connection& connection, std::string_view script,
@@ -229,7 +134,7 @@ std::vector<Delivery> Broker::fetch(std::string_view queue, const std::vector<st
   std::vector<std::string> script_keys{std::string(kUnackedHash), std::string(kUnackedIndex),
                                        dead_letter_key(queue)};
   script_keys.insert(script_keys.end(), keys.begin(), keys.end());
-  auto reply = eval(broker_, kFetch, script_keys,
+  auto reply = eval(broker_, lua::kFetch, script_keys,
                     {seconds_text(now_unix()), std::to_string(max_count), make_uuid4()});
   std::vector<Delivery> deliveries;
   for (std::size_t i = 0; i + 2 < reply.elements.size(); i += 3) {
@@ -248,8 +153,8 @@ void Broker::wait_for_message(const std::string& key, double timeout_seconds) {
 bool Broker::requeue(const std::string& tag, const std::string& envelope,
                      const std::string& queue_key) {
   auto reply =
-      eval(broker_, kRequeue, {std::string(kUnackedHash), std::string(kUnackedIndex), queue_key},
-           {tag, envelope});
+      eval(broker_, lua::kRequeue,
+           {std::string(kUnackedHash), std::string(kUnackedIndex), queue_key}, {tag, envelope});
   return reply.integer == 1;
 }
 
@@ -263,7 +168,7 @@ void Broker::dead_letter(std::string_view queue, const std::string& tag, const s
     fields["message_base64"] = base64_encode(raw);
   }
   std::string record = to_json(fields);
-  eval(broker_, kDeadLetter,
+  eval(broker_, lua::kDeadLetter,
        {std::string(kUnackedHash), std::string(kUnackedIndex), dead_letter_key(queue)},
        {tag, record});
 }
@@ -310,10 +215,10 @@ int Broker::restore_expired(double visibility_timeout_seconds) {
       }
     }
   } catch (...) {
-    eval(broker_, kReleaseMutex, {std::string(kUnackedMutex)}, {token});
+    eval(broker_, lua::kReleaseMutex, {std::string(kUnackedMutex)}, {token});
     throw;
   }
-  eval(broker_, kReleaseMutex, {std::string(kUnackedMutex)}, {token});
+  eval(broker_, lua::kReleaseMutex, {std::string(kUnackedMutex)}, {token});
   return restored;
 }
 
