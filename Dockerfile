@@ -22,6 +22,7 @@ COPY docker/healthcheck.cpp docker/
 RUN mkdir -p /out \
  && g++ -std=c++20 -O2 -Wall -Wextra -Werror -o /out/october-healthcheck docker/healthcheck.cpp
 COPY CMakeLists.txt CMakePresets.json ./
+COPY cmake/ cmake/
 COPY src/ src/
 ARG REVISION=unknown
 ARG VERSION
