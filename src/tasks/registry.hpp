@@ -17,13 +17,13 @@
 namespace october::tasks {
 
 struct TaskError : std::runtime_error {
-  // `args` are the Python exception's args (exc_message); by default (message,).
-  TaskError(std::string type, std::string module, const std::string& message,
-            std::optional<boost::json::array> args = std::nullopt)
+  // `exc_args` are the Python exception's args (exc_message); by default (message,).
+  TaskError(std::string exc_type, std::string exc_module, const std::string& message,
+            std::optional<boost::json::array> exc_args = std::nullopt)
       : std::runtime_error(message),
-        type(std::move(type)),
-        module(std::move(module)),
-        args(args ? std::move(*args) : boost::json::array{boost::json::string(message)}) {}
+        type(std::move(exc_type)),
+        module(std::move(exc_module)),
+        args(exc_args ? std::move(*exc_args) : boost::json::array{boost::json::string(message)}) {}
   std::string type;
   std::string module;
   boost::json::array args;
