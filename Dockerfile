@@ -5,8 +5,8 @@
 #
 # Build args: VERSION, REVISION, CREATED (RFC 3339) and SOURCE (repository URL) fill the OCI
 # labels; VERSION (when given) and REVISION are also what /version and october_build_info
-# report. DEBIAN_IMAGE names the build stage's base. docker/build-images.sh passes them all
-# (README, "Container images").
+# report (the context has no .git: -DOCTOBER_REVISION stands in for it). DEBIAN_IMAGE names the
+# build stage's base. docker/build-images.sh passes them all (README, "Container images").
 ARG DEBIAN_IMAGE=docker.io/library/debian:bookworm-slim
 
 # ---- build: the project's own bootstrap and CMake release preset --------------------------------

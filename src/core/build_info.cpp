@@ -1,8 +1,11 @@
 #include "core/build_info.hpp"
 
+#include "october_revision.hpp"  // generated at every build: cmake/OctoberRevision.cmake
+
 namespace october::build_info {
 
-// Defined for this file alone so a new revision rebuilds one translation unit.
+// OCTOBER_VERSION is defined for this file alone (src/core/CMakeLists.txt) and the revision
+// header is included by it alone, so a new version or revision rebuilds one translation unit.
 std::string_view version() { return OCTOBER_VERSION; }
 std::string_view revision() { return OCTOBER_REVISION; }
 
