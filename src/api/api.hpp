@@ -1,5 +1,5 @@
 #pragma once
-// october-api's endpoints: the route table and the state behind the drills.
+// october-api's endpoints: the state behind them and the route table, one group per file.
 #include <atomic>
 #include <chrono>
 #include <cstdint>
@@ -33,29 +33,30 @@ struct Runtime {
   std::function<double()> requests_in_flight;
 };
 
+// What the route groups share: set at start, then read and switched by the handlers.
+struct ApiState {
+  ApiConfig config;
+  Runtime runtime;
+  std::chrono::steady_clock::time_point started = std::chrono::steady_clock::now();
+  // The drill switches (POST /ready/{enable,disable}, /fault/{enable,disable}).
+  std::atomic<bool> ready_enabled{true};
+  std::atomic<bool> fault_injection{false};
+  std::atomic<std::int64_t> memory_held_bytes{0};  // by /memory/allocate, now
+
+  // What /ready answers and october_ready reports.
+  [[nodiscard]] bool is_ready() const;
+};
+
+class TaskEndpoints;
+
 class Api {
  public:
   Api(const ApiConfig& config, Runtime runtime);
-  void add_routes(http::Router& router);
+  // Registers every route group (src/api/routes_*.cpp), then GET /openapi.json documenting them.
+  void add_routes(http::Router& router, TaskEndpoints& tasks);
 
  private:
-  using Params = http::Params;
-  using Responder = http::Responder;
-
-  void healthz(const Responder& out) const;
-  void ready(const Responder& out) const;
-  [[nodiscard]] bool is_ready() const;
-  void root(const Responder& out) const;
-  void memory_allocate(const Params& params, const Responder& out);
-  // Runs `job` on the compute pool and sends what it returns; 503 at once when the pool is full.
-  void offload(const Responder& out, std::function<http::Response()> job);
-
-  ApiConfig config_;
-  Runtime runtime_;
-  std::chrono::steady_clock::time_point started_ = std::chrono::steady_clock::now();
-  std::atomic<bool> fault_injection_{false};
-  std::atomic<bool> ready_enabled_{true};
-  std::atomic<std::int64_t> memory_held_bytes_{0};
+  ApiState state_;
 };
 
 }  // namespace october::api

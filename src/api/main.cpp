@@ -38,8 +38,7 @@ int serve(const october::api::ApiConfig& config) {
   // Task submission waits on Redis, so it has threads of its own, away from the compute pool.
   ComputePool broker_pool(4, 1024);
   api::TaskEndpoints task_endpoints(config.common, broker_pool, redis, registry);
-  task_endpoints.add_routes(router);
-  api.add_routes(router);  // last: it documents every route added before it
+  api.add_routes(router, task_endpoints);
 
   http::Server server = make_http_server(config.common, router, telemetry.observer);
   server_ref = &server;

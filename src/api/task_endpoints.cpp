@@ -2,6 +2,7 @@
 
 #include <boost/json.hpp>
 
+#include "api/routes.hpp"
 #include "celery/broker.hpp"
 #include "core/json_text.hpp"
 #include "core/log.hpp"
@@ -18,17 +19,8 @@ namespace {
 
 constexpr auto kRedisTimeout = std::chrono::milliseconds(2000);
 
-Response json_response(const json::object& body, int status = 200) {
-  Response response;
-  response.status = status;
-  response.body = to_json(body);
-  return response;
-}
-
 Response unavailable(const std::string& detail) {
-  auto response = json_error(503, "broker_unavailable", detail);
-  response.headers.emplace_back("Retry-After", "1");
-  return response;
+  return retry_later(503, "broker_unavailable", detail);
 }
 
 struct Invalid {
@@ -226,38 +218,6 @@ void TaskEndpoints::status(const std::string& task_id, const http::Responder& ou
     }
     return json_response(body);
   });
-}
-
-void TaskEndpoints::add_routes(http::Router& router) {
-  router.add({.method = "POST",
-              .path = "/tasks",
-              .summary = "Submit a background task (Celery protocol 2): {name, args, kwargs, "
-                         "countdown, expires, priority, queue}",
-              .handler = [this](http::Request& request, const http::Params&,
-                                const http::Responder& out) { submit(request, out); },
-              .error_statuses = {400, 503},
-              .request_schema = R"({"type": "object", "required": ["name"],
-                  "additionalProperties": false,
-                  "properties": {
-                    "name": {"type": "string", "description": "registered task name"},
-                    "args": {"type": "array"},
-                    "kwargs": {"type": "object"},
-                    "countdown": {"type": "number", "minimum": 0, "maximum": 86400},
-                    "expires": {"type": "number", "exclusiveMinimum": 0, "maximum": 31536000},
-                    "priority": {"type": "integer", "minimum": 0, "maximum": 9},
-                    "queue": {"type": "string", "pattern": "^[A-Za-z0-9._:-]{1,128}$"}}})"});
-  router.add({.method = "GET",
-              .path = "/tasks/{id}",
-              .summary = "State and result of a task",
-              .params = {{.name = "id",
-                          .kind = http::ParamSpec::Kind::identifier,
-                          .min = 1,
-                          .max = 64,
-                          .in_path = true,
-                          .description = "task id returned by POST /tasks"}},
-              .handler = [this](http::Request&, const http::Params& params,
-                                const http::Responder& out) { status(params.text("id"), out); },
-              .error_statuses = {503}});
 }
 
 }  // namespace october::api

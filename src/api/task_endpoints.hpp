@@ -13,11 +13,11 @@ class TaskEndpoints {
  public:
   TaskEndpoints(const CommonConfig& config, ComputePool& broker_pool, const RedisHealth& redis,
                 metrics::Registry& registry);
-  void add_routes(http::Router& router);
-
- private:
+  // POST /tasks: validates the body, then publishes it; GET /tasks/{id}: reads the result.
   void submit(const http::Request& request, const http::Responder& out);
   void status(const std::string& task_id, const http::Responder& out);
+
+ private:
   // Runs `call` on the broker pool with this thread's Broker; 503 when Redis fails.
   template <typename Call>
   void with_broker(const http::Responder& out, Call call);

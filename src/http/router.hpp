@@ -53,18 +53,20 @@ std::vector<std::pair<std::string, std::string>> parse_query(std::string_view qu
 std::optional<Response> validate_params(const std::vector<ParamSpec>& specs, const Request& request,
                                         Params& out);
 
+// What a route is comes first and its handler last, so a designated initializer reads as the
+// spec, then the code that answers it.
 struct Route {
   std::string method;
   std::string path;
   std::string summary;
   std::vector<ParamSpec> params;
-  std::function<void(Request&, const Params&, const Responder&)> handler;
   // Probes, metrics and the drill switches stay up while fault injection is on.
   bool always_available = false;
   // Documented statuses besides 200, for the OpenAPI document.
   std::vector<int> error_statuses;
   // JSON Schema of a JSON request body, for the OpenAPI document; empty when there is none.
   std::string request_schema;
+  std::function<void(Request&, const Params&, const Responder&)> handler;
 };
 
 class Router {

@@ -1,0 +1,50 @@
+#pragma once
+// october-api's route groups, one file each (routes_<group>.cpp), and the helpers they share.
+// Each group registers its routes as http::Route specs with named fields; Api::add_routes calls
+// the groups in the order the OpenAPI document lists them.
+#include <boost/json/object.hpp>
+#include <chrono>
+#include <string>
+#include <string_view>
+
+#include "api/api.hpp"
+#include "core/compute_pool.hpp"
+#include "http/router.hpp"
+#include "http/types.hpp"
+
+namespace october::api {
+
+class TaskEndpoints;
+
+// What every group's handlers are written with.
+using http::Params;
+using http::Request;
+using http::Responder;
+using http::Response;
+
+// GET /healthz, /ready, /readyz, /metrics, /version and /: probes and what the process is.
+void register_probes(http::Router& router, const ApiState& state);
+// The drill switches, the fault-injection guard, and slow, failing and chosen-status answers.
+void register_drills(http::Router& router, ApiState& state);
+// CPU-heavy handlers, run on the compute pool.
+void register_compute(http::Router& router, ComputePool& pool);
+// GET /memory/allocate.
+void register_memory(http::Router& router, ApiState& state);
+// POST /tasks and GET /tasks/{id}.
+void register_tasks(http::Router& router, TaskEndpoints& tasks);
+
+// Shared by the groups.
+http::Response json_response(const boost::json::object& body, int status = 200);
+// A 503 (or other) error asking the client to retry in a second.
+http::Response retry_later(int status, std::string_view code, std::string_view detail);
+double seconds_since(std::chrono::steady_clock::time_point start);
+std::chrono::steady_clock::duration seconds(double count);
+
+// Optional query parameters with a default, and the same made a required path segment.
+http::ParamSpec integer_param(std::string name, double min, double max, std::string fallback,
+                              std::string description);
+http::ParamSpec number_param(std::string name, double min, double max, std::string fallback,
+                             std::string description);
+http::ParamSpec in_path(http::ParamSpec spec);
+
+}  // namespace october::api

@@ -1,0 +1,111 @@
+// GET /healthz, /ready, /readyz, /metrics, /version and /. Probes stay up under fault injection.
+#include <unistd.h>
+
+#include <array>
+#include <filesystem>
+
+#include "api/routes.hpp"
+#include "core/build_info.hpp"
+#include "http/probes.hpp"
+
+namespace october::api {
+
+namespace {
+
+std::string host_name() {
+  std::array<char, 256> name{};
+  if (gethostname(name.data(), name.size() - 1) != 0) return "unknown";
+  return name.data();
+}
+
+std::size_t thread_count() {
+  std::error_code ec;
+  std::size_t count = 0;
+  for (auto it = std::filesystem::directory_iterator("/proc/self/task", ec);
+       !ec && it != std::filesystem::directory_iterator(); it.increment(ec)) {
+    ++count;
+  }
+  return count;
+}
+
+void healthz(const ApiState& state, const Responder& out) {
+  if (state.config.fail_healthz) {
+    out.send(http::json_error(500, "unhealthy", "FAIL_HEALTHZ is set: liveness fails on purpose"));
+    return;
+  }
+  out.send(http::liveness_response());
+}
+
+void ready(const ApiState& state, const Responder& out) {
+  std::string reason;
+  if (state.runtime.draining) {
+    reason = "shutting down: draining connections";
+  } else if (!state.ready_enabled) {
+    reason = "readiness disabled by POST /ready/disable";
+  } else if (!state.runtime.redis.ok()) {
+    reason = "redis unreachable: " + state.runtime.redis.last_error();
+  }
+  out.send(http::readiness_response(reason));
+}
+
+void root(const ApiState& state, const Responder& out) {
+  const Runtime& runtime = state.runtime;
+  out.send(json_response(
+      {{"service", "october-api"},
+       {"version", build_info::version()},
+       {"revision", build_info::revision()},
+       {"hostname", host_name()},
+       {"uptime_seconds", seconds_since(state.started)},
+       {"threads", thread_count()},
+       {"connections", runtime.open_connections()},
+       {"requests_in_flight", static_cast<std::int64_t>(runtime.requests_in_flight())},
+       {"compute_threads", runtime.pool.threads()},
+       {"compute_queue_depth", runtime.pool.queued()},
+       {"ready", state.is_ready()},
+       {"fault_injection", state.fault_injection.load()}}));
+}
+
+}  // namespace
+
+void register_probes(http::Router& router, const ApiState& state) {
+  router.add({.method = "GET",
+              .path = "/healthz",
+              .summary = "Liveness: answers from the I/O thread",
+              .always_available = true,
+              .error_statuses = {500},
+              .handler = [&state](Request&, const Params&, const Responder& out) {
+                healthz(state, out);
+              }});
+  for (const char* path : {"/ready", "/readyz"}) {
+    router.add({.method = "GET",
+                .path = path,
+                .summary = "Readiness: Redis answers PING and the process is not draining",
+                .always_available = true,
+                .error_statuses = {503},
+                .handler = [&state](Request&, const Params&, const Responder& out) {
+                  ready(state, out);
+                }});
+  }
+  router.add({.method = "GET",
+              .path = "/metrics",
+              .summary = "Prometheus metrics",
+              .always_available = true,
+              .handler = [&state](Request&, const Params&, const Responder& out) {
+                out.send(http::metrics_response(state.runtime.registry));
+              }});
+  router.add({.method = "GET",
+              .path = "/version",
+              .summary = "Version and revision",
+              .handler = [](Request&, const Params&, const Responder& out) {
+                out.send(json_response({{"service", "october-api"},
+                                        {"version", build_info::version()},
+                                        {"revision", build_info::revision()}}));
+              }});
+  router.add(
+      {.method = "GET",
+       .path = "/",
+       .summary = "Runtime information",
+       .handler = [&state](Request&, const Params&, const Responder& out) { root(state, out); }});
+}
+
+}  // namespace october::api
