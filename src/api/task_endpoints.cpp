@@ -3,6 +3,7 @@
 #include <boost/json.hpp>
 
 #include "api/routes.hpp"
+#include "api/submission.hpp"
 #include "celery/broker.hpp"
 #include "core/json_text.hpp"
 #include "core/log.hpp"
@@ -21,101 +22,6 @@ constexpr auto kRedisTimeout = std::chrono::milliseconds(2000);
 
 Response unavailable(const std::string& detail) {
   return retry_later(503, "broker_unavailable", detail);
-}
-
-struct Invalid {
-  std::string code;
-  std::string detail;
-};
-
-std::optional<double> number(const json::value& value) {
-  if (value.is_int64()) return static_cast<double>(value.get_int64());
-  if (value.is_uint64()) return static_cast<double>(value.get_uint64());
-  if (value.is_double()) return value.get_double();
-  return std::nullopt;
-}
-
-// Builds the Celery message from the request body, or says what is wrong with it.
-celery::TaskMessage parse_submission(const std::string& body) {
-  json::error_code ec;
-  json::value parsed = json::parse(body, ec);
-  if (ec) throw Invalid{"invalid_json", "the body is not valid JSON: " + ec.message()};
-  if (!parsed.is_object()) throw Invalid{"invalid_body", "the body must be a JSON object"};
-  const auto& object = parsed.get_object();
-  for (const auto& [key, value] : object) {
-    static const std::vector<std::string_view> known = {
-        "name", "args", "kwargs", "countdown", "expires", "priority", "queue"};
-    if (std::find(known.begin(), known.end(), std::string_view(key)) == known.end()) {
-      throw Invalid{"invalid_body", "unknown field '" + std::string(key) +
-                                        "'; allowed: name, args, kwargs, countdown, expires, "
-                                        "priority, queue"};
-    }
-  }
-  const auto* name = object.if_contains("name");
-  if (name == nullptr || !name->is_string()) {
-    throw Invalid{"invalid_task", "name must be a string naming a task: one of " + tasks::names()};
-  }
-  const tasks::TaskSpec* spec = tasks::find(name->get_string());
-  if (spec == nullptr) {
-    throw Invalid{"unknown_task", "name '" + std::string(name->get_string()) +
-                                      "' is not a registered task; one of " + tasks::names()};
-  }
-  celery::TaskMessage message;
-  message.task = spec->name;
-  if (const auto* args = object.if_contains("args"); args != nullptr && !args->is_null()) {
-    if (!args->is_array()) throw Invalid{"invalid_arguments", "args must be a JSON array"};
-    message.args = args->get_array();
-  }
-  if (const auto* kwargs = object.if_contains("kwargs"); kwargs != nullptr && !kwargs->is_null()) {
-    if (!kwargs->is_object()) throw Invalid{"invalid_arguments", "kwargs must be a JSON object"};
-    message.kwargs = kwargs->get_object();
-  }
-  try {
-    tasks::bind(*spec, message.args, message.kwargs);
-  } catch (const tasks::TaskError& e) {
-    throw Invalid{"invalid_arguments", e.what()};
-  }
-  const double now = celery::now_unix();
-  if (const auto* countdown = object.if_contains("countdown");
-      countdown != nullptr && !countdown->is_null()) {
-    auto seconds = number(*countdown);
-    if (!seconds || *seconds < 0 || *seconds > 86400) {
-      throw Invalid{"invalid_parameter", "countdown must be a number between 0 and 86400"};
-    }
-    if (*seconds > 0) message.eta = celery::format_iso8601(now + *seconds, true);
-  }
-  if (const auto* expires = object.if_contains("expires");
-      expires != nullptr && !expires->is_null()) {
-    auto seconds = number(*expires);
-    if (!seconds || *seconds <= 0 || *seconds > 31536000) {
-      throw Invalid{"invalid_parameter",
-                    "expires must be a number of seconds between 0 (exclusive) and 31536000"};
-    }
-    message.expires = celery::format_iso8601(now + *seconds, true);
-  }
-  if (const auto* priority = object.if_contains("priority");
-      priority != nullptr && !priority->is_null()) {
-    if (!priority->is_int64() || priority->get_int64() < 0 || priority->get_int64() > 9) {
-      throw Invalid{"invalid_parameter", "priority must be an integer between 0 and 9"};
-    }
-    message.priority = priority->get_int64();
-  }
-  if (const auto* queue = object.if_contains("queue"); queue != nullptr && !queue->is_null()) {
-    bool ok =
-        queue->is_string() && !queue->get_string().empty() && queue->get_string().size() <= 128;
-    if (ok) {
-      for (char c : queue->get_string()) {
-        ok = ok && (std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '_' ||
-                    c == '-' || c == ':');
-      }
-    }
-    if (!ok) {
-      throw Invalid{"invalid_parameter",
-                    "queue must be 1 to 128 characters of letters, digits and . _ - :"};
-    }
-    message.routing_key = std::string(queue->get_string());
-  }
-  return message;
 }
 
 std::string join_args(const json::value& args) {
@@ -162,8 +68,8 @@ void TaskEndpoints::with_broker(const http::Responder& out, Call call) {
 void TaskEndpoints::submit(const http::Request& request, const http::Responder& out) {
   celery::TaskMessage message;
   try {
-    message = parse_submission(request.body);
-  } catch (const Invalid& invalid) {
+    message = parse_submission(request.body, celery::now_unix());
+  } catch (const InvalidSubmission& invalid) {
     out.send(json_error(400, invalid.code, invalid.detail));
     return;
   }
