@@ -1,0 +1,221 @@
+#include "api/routes.hpp"
+
+#include <gtest/gtest.h>
+
+#include <boost/json.hpp>
+#include <map>
+
+#include "api/api.hpp"
+#include "api/task_endpoints.hpp"
+
+namespace october::api {
+namespace {
+
+using http::ParamSpec;
+using Kind = ParamSpec::Kind;
+
+class CapturingChannel : public http::Responder::Channel {
+ public:
+  void send(http::Response response) override { responses.push_back(std::move(response)); }
+  void after(std::chrono::steady_clock::duration, std::function<void()> continuation) override {
+    continuation();
+  }
+  std::vector<http::Response> responses;
+};
+
+// The whole route table of october-api, built as main() builds it; nothing is listening and
+// Redis is never reached.
+struct RoutesFixture : ::testing::Test {
+  metrics::Registry registry;
+  ComputePool pool{1, 1};
+  ComputePool broker_pool{1, 1};
+  RedisHealth redis{redis::Url::parse("redis://127.0.0.1:1/0"), std::chrono::hours(1)};
+  std::atomic<bool> draining{false};
+  http::Router router;
+  ApiConfig config;
+  std::unique_ptr<Api> api;
+  std::unique_ptr<TaskEndpoints> tasks;
+  std::shared_ptr<CapturingChannel> channel = std::make_shared<CapturingChannel>();
+
+  void SetUp() override {
+    config.memory_max_mb = 1024;
+    api = std::make_unique<Api>(config, Runtime{.registry = registry,
+                                                .pool = pool,
+                                                .redis = redis,
+                                                .draining = draining,
+                                                .open_connections = [] { return 0; },
+                                                .requests_in_flight = [] { return 0.0; }});
+    tasks = std::make_unique<TaskEndpoints>(config.common, broker_pool, redis, registry);
+    api->add_routes(router, *tasks);
+  }
+  void TearDown() override {
+    pool.shutdown();
+    broker_pool.shutdown();
+  }
+
+  const http::Route& route(const std::string& method, const std::string& path) {
+    for (const auto& r : router.routes()) {
+      if (r.method == method && r.path == path) return r;
+    }
+    throw std::runtime_error("no route " + method + " " + path);
+  }
+
+  http::Response call(const std::string& method, const std::string& target) {
+    http::Request request;
+    request.method = method;
+    auto q = target.find('?');
+    request.path = target.substr(0, q);
+    if (q != std::string::npos) request.query = target.substr(q + 1);
+    router.dispatch(request, http::Responder(channel));
+    EXPECT_EQ(channel->responses.size(), 1U) << target;
+    auto response = channel->responses.back();
+    channel->responses.clear();
+    return response;
+  }
+};
+
+TEST_F(RoutesFixture, EveryGroupIsRegisteredOnceWithOpenApiLast) {
+  std::map<std::string, int> seen;
+  for (const auto& r : router.routes()) ++seen[r.method + " " + r.path];
+  for (const char* key : {"POST /tasks",
+                          "GET /tasks/{id}",
+                          "GET /healthz",
+                          "GET /ready",
+                          "GET /readyz",
+                          "GET /metrics",
+                          "GET /version",
+                          "GET /",
+                          "POST /ready/enable",
+                          "POST /ready/disable",
+                          "POST /fault/enable",
+                          "POST /fault/disable",
+                          "GET /slow",
+                          "GET /delay/{seconds}",
+                          "GET /error-test",
+                          "GET /status/{code}",
+                          "GET /compute/prime",
+                          "GET /compute/fibonacci",
+                          "GET /compute/hash",
+                          "GET /burn",
+                          "GET /memory/allocate",
+                          "GET /openapi.json"}) {
+    EXPECT_EQ(seen[key], 1) << key;
+  }
+  EXPECT_EQ(seen.size(), 22U);
+  EXPECT_EQ(router.routes().back().path, "/openapi.json");
+}
+
+TEST_F(RoutesFixture, OnlyProbesMetricsAndSwitchesStayUpUnderFaultInjection) {
+  std::vector<std::string> always;
+  for (const auto& r : router.routes()) {
+    if (r.always_available) always.push_back(r.method + " " + r.path);
+  }
+  EXPECT_EQ(always,
+            (std::vector<std::string>{"GET /healthz", "GET /ready", "GET /readyz", "GET /metrics",
+                                      "POST /ready/disable", "POST /fault/disable",
+                                      "POST /ready/enable", "POST /fault/enable"}));
+}
+
+TEST_F(RoutesFixture, DocumentedErrorStatuses) {
+  EXPECT_EQ(route("POST", "/tasks").error_statuses, (std::vector<int>{400, 503}));
+  EXPECT_EQ(route("GET", "/healthz").error_statuses, std::vector<int>{500});
+  EXPECT_EQ(route("GET", "/error-test").error_statuses, std::vector<int>{500});
+  for (const char* path : {"/ready", "/readyz", "/tasks/{id}", "/compute/prime",
+                           "/compute/fibonacci", "/compute/hash", "/burn", "/memory/allocate"}) {
+    EXPECT_EQ(route("GET", path).error_statuses, std::vector<int>{503}) << path;
+  }
+  EXPECT_TRUE(route("GET", "/status/{code}").error_statuses.empty());
+}
+
+// name, kind, min, max, default ("" for none), in_path
+struct Expected {
+  std::string name;
+  Kind kind;
+  double min;
+  double max;
+  std::string fallback;
+  bool in_path;
+};
+
+void expect_params(const http::Route& route, const std::vector<Expected>& expected) {
+  ASSERT_EQ(route.params.size(), expected.size()) << route.path;
+  for (std::size_t i = 0; i < expected.size(); ++i) {
+    const ParamSpec& spec = route.params[i];
+    const Expected& want = expected[i];
+    SCOPED_TRACE(route.path + " " + want.name);
+    EXPECT_EQ(spec.name, want.name);
+    EXPECT_EQ(spec.kind, want.kind);
+    EXPECT_EQ(spec.min, want.min);
+    EXPECT_EQ(spec.max, want.max);
+    EXPECT_EQ(spec.default_value.value_or(""), want.fallback);
+    EXPECT_EQ(spec.default_value.has_value(), !want.in_path);
+    EXPECT_EQ(spec.in_path, want.in_path);
+    EXPECT_FALSE(spec.description.empty());
+  }
+}
+
+TEST_F(RoutesFixture, ParameterSpecs) {
+  expect_params(route("GET", "/compute/prime"), {{"n", Kind::integer, 1, 1e9, "1000", false}});
+  expect_params(route("GET", "/compute/fibonacci"),
+                {{"n", Kind::integer, 0, 92, "10", false},
+                 {"method", Kind::choice, 0, 0, "iterative", false}});
+  EXPECT_EQ(route("GET", "/compute/fibonacci").params[1].choices,
+            (std::vector<std::string>{"iterative", "recursive"}));
+  expect_params(route("GET", "/compute/hash"),
+                {{"iterations", Kind::integer, 1, 1e6, "1000", false},
+                 {"data_size_kb", Kind::integer, 1, 10000, "1", false}});
+  expect_params(route("GET", "/burn"), {{"seconds", Kind::number, 0.1, 60, "1", false}});
+  expect_params(route("GET", "/slow"), {{"delay", Kind::number, 0.1, 30, "1", false}});
+  expect_params(route("GET", "/delay/{seconds}"), {{"seconds", Kind::number, 0, 30, "", true}});
+  expect_params(route("GET", "/status/{code}"), {{"code", Kind::integer, 200, 599, "", true}});
+  expect_params(route("GET", "/memory/allocate"),
+                {{"size_mb", Kind::integer, 1, 2000, "100", false},
+                 {"duration_seconds", Kind::number, 0, 300, "5", false}});
+  expect_params(route("GET", "/tasks/{id}"), {{"id", Kind::identifier, 1, 64, "", true}});
+  for (const char* path : {"/healthz", "/ready", "/metrics", "/version", "/", "/error-test"}) {
+    EXPECT_TRUE(route("GET", path).params.empty()) << path;
+  }
+  EXPECT_FALSE(route("POST", "/tasks").request_schema.empty());
+}
+
+TEST_F(RoutesFixture, SubmissionSchemaCarriesTheParserLimits) {
+  auto schema = boost::json::parse(route("POST", "/tasks").request_schema).as_object();
+  const auto& properties = schema.at("properties").as_object();
+  EXPECT_EQ(properties.at("countdown").at("maximum"), 86400);
+  EXPECT_EQ(properties.at("expires").at("maximum"), 31536000);
+  EXPECT_EQ(properties.at("priority").at("maximum"), 9);
+  EXPECT_EQ(properties.at("queue").at("pattern"), "^[A-Za-z0-9._:-]{1,128}$");
+}
+
+TEST_F(RoutesFixture, MemoryCapIsTheSmallerOfTheSpecAndMemoryMaxMb) {
+  auto over_spec = call("GET", "/memory/allocate?size_mb=2001");
+  EXPECT_EQ(over_spec.status, 400);
+  EXPECT_NE(over_spec.body.find("between 1 and 2000"), std::string::npos) << over_spec.body;
+  auto over_config = call("GET", "/memory/allocate?size_mb=1500");
+  EXPECT_EQ(over_config.status, 400);
+  EXPECT_NE(over_config.body.find("between 1 and 1024 (MEMORY_MAX_MB)"), std::string::npos)
+      << over_config.body;
+}
+
+TEST_F(RoutesFixture, FaultInjectionFailsAllButTheAlwaysAvailableRoutes) {
+  EXPECT_EQ(call("GET", "/version").status, 200);
+  EXPECT_EQ(call("POST", "/fault/enable").body, R"({"fault_injection":true})");
+  auto refused = call("GET", "/version");
+  EXPECT_EQ(refused.status, 500);
+  EXPECT_NE(refused.body.find("fault_injected"), std::string::npos);
+  EXPECT_EQ(call("GET", "/healthz").status, 200);
+  EXPECT_EQ(call("POST", "/fault/disable").body, R"({"fault_injection":false})");
+  EXPECT_EQ(call("GET", "/status/418").status, 418);
+}
+
+TEST_F(RoutesFixture, ReadinessSwitch) {
+  EXPECT_EQ(call("POST", "/ready/disable").body, R"({"ready_enabled":false})");
+  auto ready = call("GET", "/ready");
+  EXPECT_EQ(ready.status, 503);
+  EXPECT_NE(ready.body.find("readiness disabled by POST /ready/disable"), std::string::npos)
+      << ready.body;
+  EXPECT_EQ(call("POST", "/ready/enable").body, R"({"ready_enabled":true})");
+}
+
+}  // namespace
+}  // namespace october::api
