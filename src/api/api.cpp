@@ -4,6 +4,7 @@
 
 #include "api/routes.hpp"
 #include "core/build_info.hpp"
+#include "http/openapi.hpp"
 
 namespace october::api {
 

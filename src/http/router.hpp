@@ -95,8 +95,4 @@ class Router {
   Guard guard_;
 };
 
-// OpenAPI 3.0 document for the routes.
-std::string openapi_document(const Router& router, std::string_view title,
-                             std::string_view version);
-
 }  // namespace october::http

@@ -1,3 +1,6 @@
+// Over 350 lines on purpose: this is the one translation unit that includes Beast and Asio (they
+// are header-only and slow to compile), and the listener, the per-connection session and its
+// response channel share private types that would otherwise have to move into a header.
 #include "http/server.hpp"
 
 #include <array>

@@ -1,3 +1,4 @@
+#include "http/openapi.hpp"
 #include "http/router.hpp"
 
 #include <gtest/gtest.h>

@@ -1,0 +1,16 @@
+#include "http/types.hpp"
+
+#include <boost/json/object.hpp>
+
+#include "core/json_text.hpp"
+
+namespace october::http {
+
+Response json_error(int status, std::string_view code, std::string_view detail) {
+  Response response;
+  response.status = status;
+  response.body = to_json(boost::json::object{{"error", code}, {"detail", detail}});
+  return response;
+}
+
+}  // namespace october::http
