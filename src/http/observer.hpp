@@ -1,8 +1,12 @@
 #pragma once
 // Per-request bookkeeping shared by every october HTTP listener: the RED metrics and the
 // access log line.
+#include <cstdint>
+#include <string_view>
+
 #include "core/metrics.hpp"
 #include "http/server.hpp"
+#include "http/types.hpp"
 
 namespace october::http {
 

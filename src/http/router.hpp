@@ -2,6 +2,7 @@
 // Routes requests by method and path template ("/status/{code}"), checks their parameters
 // against declared specs, and answers 404/405/400 uniformly. The same specs generate the
 // OpenAPI document, so validation and documentation cannot drift apart.
+#include <cstddef>
 #include <cstdint>
 #include <functional>
 #include <map>
@@ -9,6 +10,7 @@
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <utility>
 #include <vector>
 
 #include "http/types.hpp"

@@ -3,15 +3,22 @@
 // and their bodies (the worker runs them). Failures are Python exceptions by name and module so
 // Python Celery clients re-raise the right type.
 #include <atomic>
-#include <boost/json.hpp>
+#include <boost/json/array.hpp>
+#include <boost/json/object.hpp>
+#include <boost/json/string.hpp>
+#include <boost/json/string_view.hpp>
+#include <boost/json/value.hpp>
+#include <boost/json/value_ref.hpp>
 #include <chrono>
 #include <condition_variable>
+#include <cstdint>
 #include <functional>
 #include <mutex>
 #include <optional>
 #include <stdexcept>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 namespace october::tasks {
