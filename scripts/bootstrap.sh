@@ -26,7 +26,7 @@ if ! $build_only; then
   packages+=(
     git libgtest-dev libgmock-dev
     # lint
-    clang-format clang-tidy shellcheck yamllint
+    clang-format clang-tidy iwyu shellcheck yamllint
     # local stack and black-box tests
     redis-server prometheus curl procps
     python3 python3-pytest python3-requests python3-redis python3-celery

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Static checks: clang-format (no diff), clang-tidy on every translation unit, shellcheck.
+# Static checks: clang-format (no diff), clang-tidy on every translation unit, shellcheck, and
+# include-what-you-use on every header (scripts/check-includes.sh).
 # Usage: scripts/lint.sh [build-dir-with-compile_commands.json] [--format-only]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -19,4 +20,6 @@ shellcheck "${scripts[@]}"
 mapfile -t units < <(git ls-files 'src/*.cpp')
 echo "lint: clang-tidy on ${#units[@]} translation units"
 printf '%s\n' "${units[@]}" | xargs -P "$(nproc)" -n 1 clang-tidy --quiet -p "$build_dir"
+echo "lint: include-what-you-use"
+bash scripts/check-includes.sh "$build_dir"
 echo "lint: clean"
