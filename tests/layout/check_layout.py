@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Checks that src/ keeps the subsystem graph docs/DESIGN's layout names.
+"""Checks that src/ keeps the subsystem graph docs/ARCHITECTURE.md describes.
 
 Two inputs: the include lines of every file under src/<subsystem>/, and the link graph CMake
 writes at configure time (tests/layout/CMakeLists.txt: each october target, its folder and its
