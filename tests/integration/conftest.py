@@ -23,10 +23,10 @@ import pytest
 
 pytest.register_assert_rewrite("support")
 
-import support  # noqa: E402
-from support import (CeleryPeerWorker, PersistentRedisServer, RedisServer,  # noqa: E402
-                     WorkerServer, celery_client, close_celery_client, redis_client, start_api,
-                     start_worker)
+from support.peers import (CeleryPeerWorker, celery_client, close_celery_client,  # noqa: E402
+                           redis_client)
+from support.processes import LIVE_PROCESSES, PersistentRedisServer, RedisServer  # noqa: E402
+from support.servers import WorkerServer, start_api, start_worker  # noqa: E402
 
 
 def factory(build, start=None, close=lambda thing: thing.close()):
@@ -95,7 +95,7 @@ def pytest_runtest_makereport(item, call):
         return
     began = getattr(item, "_october_started", 0.0)
     reports = []
-    for proc in list(support.LIVE_PROCESSES):
+    for proc in list(LIVE_PROCESSES):
         if proc.alive() or (proc.stopped_at or 0) >= began or proc.started_at >= began:
             reports.append(proc.report())
     if reports:

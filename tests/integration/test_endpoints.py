@@ -11,7 +11,9 @@ import time
 
 import pytest
 
-from support import RawClient, assert_error, assert_json_content_type, get_request, wait_for
+from support.http_checks import assert_error, assert_json_content_type
+from support.processes import wait_for
+from support.rawhttp import RawClient, get_request
 
 
 def ok_json(resp, status: int = 200):

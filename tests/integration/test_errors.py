@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from support import RawClient, assert_error, get_request, names_param
+from support.http_checks import assert_error, names_param
+from support.rawhttp import RawClient, get_request
 
 BAD_QUERY = [
     # path, query params, the parameter the detail must name

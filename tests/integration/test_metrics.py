@@ -8,7 +8,8 @@ import time
 
 import pytest
 
-from support import PrometheusServer, wait_for
+from support.processes import wait_for
+from support.prometheus import PrometheusServer
 
 BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.0, 5.0, math.inf]
 
@@ -200,7 +201,7 @@ def test_process_metrics(api):
 def test_connections_gauge_counts_open_connections(api_factory):
     # Measured as a difference (4 clients open, then closed), so connections the harness itself
     # opens or closes meanwhile cannot make the test flaky.
-    from support import RawClient, get_request
+    from support.rawhttp import RawClient, get_request
     srv = api_factory()
     clients = [RawClient(srv.port) for _ in range(4)]
     try:

@@ -13,8 +13,10 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 import requests
 
-from support import (ApiServer, RawClient, assert_error, assert_rejected, free_port, get_request,
-                     run_api_binary, wait_for)
+from support.http_checks import assert_error
+from support.processes import free_port, wait_for
+from support.rawhttp import RawClient, get_request
+from support.servers import ApiServer, assert_rejected, run_api_binary
 
 
 def timed_get(srv, path, **kwargs):

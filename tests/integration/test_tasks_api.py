@@ -13,8 +13,10 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from support import (RedisServer, assert_error, assert_json_content_type, queue_lengths,
-                     redis_client, start_api, wait_for)
+from support.http_checks import assert_error, assert_json_content_type
+from support.peers import queue_lengths, redis_client
+from support.processes import RedisServer, wait_for
+from support.servers import start_api
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 

@@ -14,8 +14,10 @@ import pytest
 from celery.exceptions import (NotRegistered, SoftTimeLimitExceeded, TaskRevokedError,
                                TimeLimitExceeded)
 
-from support import (WorkerServer, assert_rejected, promtool_check, queue_lengths, redis_client,
-                     run_worker_binary, task_meta, wait_for, worker_env)
+from support.peers import queue_lengths, redis_client, task_meta
+from support.processes import wait_for
+from support.prometheus import promtool_check
+from support.servers import WorkerServer, assert_rejected, run_worker_binary, worker_env
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 

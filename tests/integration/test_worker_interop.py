@@ -14,7 +14,8 @@ import pytest
 from celery.exceptions import NotRegistered
 from celery.result import ResultSet
 
-from support import queue_lengths, redis_client, task_meta, wait_for
+from support.peers import queue_lengths, redis_client, task_meta
+from support.processes import wait_for
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 

@@ -10,7 +10,8 @@ import time
 
 import pytest
 
-from support import queue_lengths, redis_client, task_meta, wait_for
+from support.peers import queue_lengths, redis_client, task_meta
+from support.processes import wait_for
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 
