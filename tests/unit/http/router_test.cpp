@@ -1,4 +1,3 @@
-#include "http/openapi.hpp"
 #include "http/router.hpp"
 
 #include <gtest/gtest.h>
@@ -139,17 +138,6 @@ TEST(Query, DecodesPercentAndPlus) {
   EXPECT_EQ(pairs[2], (std::pair<std::string, std::string>{"c", ""}));
   EXPECT_EQ(pairs[3].first, "");
   EXPECT_EQ(pairs[4].second, "%zz");
-}
-
-TEST_F(RouterFixture, OpenApiDescribesRoutesAndParameters) {
-  auto doc = boost::json::parse(openapi_document(router, "t", "1")).as_object();
-  EXPECT_EQ(doc.at("openapi").as_string(), "3.0.3");
-  auto& paths = doc.at("paths").as_object();
-  EXPECT_TRUE(paths.at("/healthz").as_object().contains("get"));
-  EXPECT_TRUE(paths.at("/healthz").as_object().contains("post"));
-  auto& param = paths.at("/compute/prime").at("get").at("parameters").as_array()[0].as_object();
-  EXPECT_EQ(param.at("name").as_string(), "n");
-  EXPECT_EQ(param.at("schema").at("maximum").as_double(), 1e9);
 }
 
 }  // namespace
