@@ -48,7 +48,14 @@ Api::Api(const ApiConfig& config, Runtime runtime)
                     [this] { return static_cast<double>(state_.memory_held_bytes.load()); });
 }
 
-bool ApiState::is_ready() const { return ready_enabled && !runtime.draining && runtime.redis.ok(); }
+std::string ApiState::not_ready_reason() const {
+  if (runtime.draining) return "shutting down: draining connections";
+  if (!ready_enabled) return "readiness disabled by POST /ready/disable";
+  if (!runtime.redis.ok()) return "redis unreachable: " + runtime.redis.last_error();
+  return {};
+}
+
+bool ApiState::is_ready() const { return not_ready_reason().empty(); }
 
 void Api::add_routes(http::Router& router, TaskEndpoints& tasks) {
   register_tasks(router, tasks);

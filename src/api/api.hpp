@@ -4,6 +4,7 @@
 #include <chrono>
 #include <cstdint>
 #include <functional>
+#include <string>
 
 #include "core/compute_pool.hpp"
 #include "core/metrics.hpp"
@@ -43,7 +44,9 @@ struct ApiState {
   std::atomic<bool> fault_injection{false};
   std::atomic<std::int64_t> memory_held_bytes{0};  // by /memory/allocate, now
 
-  // What /ready answers and october_ready reports.
+  // Why /ready answers 503, or empty when it answers 200.
+  [[nodiscard]] std::string not_ready_reason() const;
+  // What october_ready reports and GET / says.
   [[nodiscard]] bool is_ready() const;
 };
 

@@ -28,26 +28,6 @@ std::size_t thread_count() {
   return count;
 }
 
-void healthz(const ApiState& state, const Responder& out) {
-  if (state.config.fail_healthz) {
-    out.send(http::json_error(500, "unhealthy", "FAIL_HEALTHZ is set: liveness fails on purpose"));
-    return;
-  }
-  out.send(http::liveness_response());
-}
-
-void ready(const ApiState& state, const Responder& out) {
-  std::string reason;
-  if (state.runtime.draining) {
-    reason = "shutting down: draining connections";
-  } else if (!state.ready_enabled) {
-    reason = "readiness disabled by POST /ready/disable";
-  } else if (!state.runtime.redis.ok()) {
-    reason = "redis unreachable: " + state.runtime.redis.last_error();
-  }
-  out.send(http::readiness_response(reason));
-}
-
 void root(const ApiState& state, const Responder& out) {
   const Runtime& runtime = state.runtime;
   out.send(json_response(
@@ -68,31 +48,12 @@ void root(const ApiState& state, const Responder& out) {
 }  // namespace
 
 void register_probes(http::Router& router, const ApiState& state) {
-  router.add({.method = "GET",
-              .path = "/healthz",
-              .summary = "Liveness: answers from the I/O thread",
-              .always_available = true,
-              .error_statuses = {500},
-              .handler = [&state](Request&, const Params&, const Responder& out) {
-                healthz(state, out);
-              }});
-  for (const char* path : {"/ready", "/readyz"}) {
-    router.add({.method = "GET",
-                .path = path,
-                .summary = "Readiness: Redis answers PING and the process is not draining",
-                .always_available = true,
-                .error_statuses = {503},
-                .handler = [&state](Request&, const Params&, const Responder& out) {
-                  ready(state, out);
-                }});
-  }
-  router.add({.method = "GET",
-              .path = "/metrics",
-              .summary = "Prometheus metrics",
-              .always_available = true,
-              .handler = [&state](Request&, const Params&, const Responder& out) {
-                out.send(http::metrics_response(state.runtime.registry));
-              }});
+  http::add_probe_routes(router, {.registry = state.runtime.registry,
+                                  .not_ready_reason = [&state] { return state.not_ready_reason(); },
+                                  .liveness_failure = [&state]() -> std::string {
+                                    if (!state.config.fail_healthz) return {};
+                                    return "FAIL_HEALTHZ is set: liveness fails on purpose";
+                                  }});
   router.add({.method = "GET",
               .path = "/version",
               .summary = "Version and revision",

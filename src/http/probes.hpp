@@ -1,8 +1,11 @@
 #pragma once
-// Answers shared by every october HTTP listener's probe and metrics routes.
+// The probe and metrics routes of every october HTTP listener, and the answers they give.
+#include <functional>
+#include <string>
 #include <string_view>
 
 #include "core/metrics.hpp"
+#include "http/router.hpp"
 #include "http/types.hpp"
 
 namespace october::http {
@@ -11,5 +14,19 @@ namespace october::http {
 Response readiness_response(std::string_view reason);
 Response liveness_response();
 Response metrics_response(const metrics::Registry& registry);
+
+// What a listener's probes answer from. The functions run on the I/O threads: they must only
+// read cached state.
+struct ProbeAnswers {
+  const metrics::Registry& registry;
+  // Why the process is not ready, or empty when it is.
+  std::function<std::string()> not_ready_reason;
+  // Set only where liveness can fail on purpose: why it fails now, or empty.
+  std::function<std::string()> liveness_failure;
+};
+
+// GET /healthz, /ready, /readyz and /metrics, in that order. They stay up under fault injection,
+// so a drill never makes Kubernetes restart the pod or lose its metrics.
+void add_probe_routes(Router& router, const ProbeAnswers& answers);
 
 }  // namespace october::http
