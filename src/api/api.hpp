@@ -9,7 +9,8 @@
 #include "core/compute_pool.hpp"
 #include "core/metrics.hpp"
 #include "http/router.hpp"
-#include "service/service.hpp"
+#include "service/common_config.hpp"
+#include "service/redis_health.hpp"
 
 namespace october::api {
 

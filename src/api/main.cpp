@@ -1,67 +1,81 @@
 // october-api: the HTTP service. Wires configuration, logging, metrics, readiness, the compute
 // pool and the routes together, then serves until SIGTERM.
+#include <memory>
+
 #include "api/api.hpp"
 #include "api/task_endpoints.hpp"
 #include "core/build_info.hpp"
+#include "core/duration.hpp"
 #include "core/log.hpp"
-#include "service/service.hpp"
+#include "service/lifecycle.hpp"
+#include "service/signals.hpp"
 
 namespace {
 
-// Everything that runs threads lives in here, so it has all stopped before the logger does.
-int serve(const october::api::ApiConfig& config) {
-  using namespace october;
+using namespace october;
 
-  ServiceMetrics telemetry;
-  auto& registry = telemetry.registry;
+// The api's own parts, in the order they are built; the Lifecycle stops the listener before
+// destroying them.
+class ApiService final : public Service {
+ public:
+  ApiService(const api::ApiConfig& config, const SharedParts& shared)
+      : config_(config),
+        compute_threads_(config.compute_threads == 0
+                             ? cores()
+                             : static_cast<std::size_t>(config.compute_threads)),
+        pool_(compute_threads_, static_cast<std::size_t>(config.compute_queue_size),
+              static_cast<int>(config.compute_nice)),
+        redis_(redis::Url::parse(config.common.broker_url),
+               to_milliseconds(config.common.readiness_interval_seconds)),
+        api_(config, {.registry = shared.registry,
+                      .pool = pool_,
+                      .redis = redis_,
+                      .draining = shared.draining,
+                      .open_connections = shared.open_connections,
+                      .requests_in_flight = shared.requests_in_flight}),
+        broker_calls_(4, 1024),
+        task_endpoints_(config.common, broker_calls_, redis_, shared.registry) {
+    api_.add_routes(shared.router, task_endpoints_);
+  }
 
-  auto compute_threads =
-      config.compute_threads == 0 ? cores() : static_cast<std::size_t>(config.compute_threads);
-  ComputePool pool(compute_threads, static_cast<std::size_t>(config.compute_queue_size),
-                   static_cast<int>(config.compute_nice));
-  RedisHealth redis(redis::Url::parse(config.common.broker_url),
-                    std::chrono::milliseconds(static_cast<std::int64_t>(
-                        config.common.readiness_interval_seconds * 1000)));
-  std::atomic<bool> draining{false};
+  void on_start(const http::Server& server) override {
+    const CommonConfig& common = config_.common;
+    log::info("listening", {{"host", common.host},
+                            {"port", server.port()},
+                            {"version", build_info::version()},
+                            {"revision", build_info::revision()},
+                            {"io_threads", server_options(common).io_threads},
+                            {"compute_threads", compute_threads_},
+                            {"broker", redis::Url::parse(common.broker_url).redacted()}});
+  }
 
-  http::Router router;
-  http::Server* server_ref = nullptr;
-  api::Api api(
-      config,
-      {.registry = registry,
-       .pool = pool,
-       .redis = redis,
-       .draining = draining,
-       .open_connections =
-           [&server_ref] { return server_ref != nullptr ? server_ref->open_connections() : 0; },
-       .requests_in_flight = [&telemetry] { return telemetry.observer.in_flight(); }});
-  // Task submission waits on Redis, so it has threads of its own, away from the compute pool.
-  ComputePool broker_pool(4, 1024);
-  api::TaskEndpoints task_endpoints(config.common, broker_pool, redis, registry);
-  api.add_routes(router, task_endpoints);
+  [[nodiscard]] boost::json::object shutdown_fields() const override {
+    return {{"drain_seconds", config_.common.drain_seconds}};
+  }
 
-  http::Server server = make_http_server(config.common, router, telemetry.observer);
-  server_ref = &server;
-  if (!start_http(server, "october-api")) return 1;
-  log::info("listening", {{"host", config.common.host},
-                          {"port", server.port()},
-                          {"version", build_info::version()},
-                          {"revision", build_info::revision()},
-                          {"io_threads", server_options(config.common).io_threads},
-                          {"compute_threads", compute_threads},
-                          {"broker", redis::Url::parse(config.common.broker_url).redacted()}});
+  Drained on_drain() override {
+    keep_serving(std::chrono::seconds(config_.common.drain_seconds));
+    return {.close_within = std::chrono::seconds(config_.common.shutdown_timeout_seconds)};
+  }
 
-  run_until_signal(server, draining, config.common);
-  pool.shutdown();
-  broker_pool.shutdown();
-  server_ref = nullptr;
-  return 0;
-}
+  void on_stop() override {
+    pool_.shutdown();
+    broker_calls_.shutdown();
+  }
+
+ private:
+  const api::ApiConfig& config_;
+  std::size_t compute_threads_;
+  ComputePool pool_;
+  RedisHealth redis_;
+  api::Api api_;
+  ComputePool broker_calls_;
+  api::TaskEndpoints task_endpoints_;
+};
 
 }  // namespace
 
 int main(int argc, char** argv) {
-  using namespace october;
   block_shutdown_signals();
 
   api::ApiConfig config;
@@ -70,5 +84,11 @@ int main(int argc, char** argv) {
                           "October's HTTP service: probes, metrics, compute and fault drills.");
   api::add_api_options(options, config);
   if (auto stop = parse_command_line(options, "october-api", argc, argv)) return *stop;
-  return run_with_logging(config.common.log_level, [&config] { return serve(config); });
+  // Everything that runs threads lives in the Lifecycle, so it has all stopped before the logger.
+  return run_with_logging(config.common.log_level, [&config] {
+    Lifecycle lifecycle(config.common, "october-api", [&config](const SharedParts& shared) {
+      return std::make_unique<ApiService>(config, shared);
+    });
+    return lifecycle.run();
+  });
 }

@@ -5,7 +5,8 @@
 #include "core/metrics.hpp"
 #include "http/router.hpp"
 #include "redis/client.hpp"
-#include "service/service.hpp"
+#include "service/common_config.hpp"
+#include "service/redis_health.hpp"
 
 namespace october::api {
 

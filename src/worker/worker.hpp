@@ -16,7 +16,7 @@
 
 #include "celery/broker.hpp"
 #include "core/metrics.hpp"
-#include "service/service.hpp"
+#include "service/common_config.hpp"
 #include "tasks/registry.hpp"
 
 namespace october::worker {

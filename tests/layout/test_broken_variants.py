@@ -21,12 +21,12 @@ FILES = {
                                "#include <openssl/sha.h>\n",
     "src/celery/broker.cpp": '#include "redis/client.hpp"\n#include "core/log.hpp"\n'
                              "#include <openssl/evp.h>\n",
-    "src/service/service.cpp": '#include "http/server.hpp"\n#include "redis/client.hpp"\n'
-                               '#include "core/log.hpp"\n',
-    "src/api/main.cpp": '#include "service/service.hpp"\n#include "celery/broker.hpp"\n'
+    "src/service/lifecycle.cpp": '#include "http/server.hpp"\n#include "redis/client.hpp"\n'
+                                 '#include "core/log.hpp"\n',
+    "src/api/main.cpp": '#include "service/lifecycle.hpp"\n#include "celery/broker.hpp"\n'
                         '#include "tasks/workloads.hpp"\n#include "http/router.hpp"\n'
                         '#include "redis/client.hpp"\n#include "core/log.hpp"\n',
-    "src/worker/main.cpp": '#include "service/service.hpp"\n#include "celery/broker.hpp"\n'
+    "src/worker/main.cpp": '#include "service/lifecycle.hpp"\n#include "celery/broker.hpp"\n'
                            '#include "tasks/registry.hpp"\n#include "http/probes.hpp"\n'
                            '#include "core/log.hpp"\n',
 }
