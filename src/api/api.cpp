@@ -20,6 +20,10 @@ void add_api_options(config::Options& options, ApiConfig& config) {
                   "ceiling for /memory/allocate, per request and in total");
   options.add_bool("FAIL_HEALTHZ", &config.fail_healthz,
                    "make /healthz answer 500 (rollback drills)");
+  options.add_int("BROKER_CALL_THREADS", &config.broker_call_threads, 1, 256,
+                  "threads for the Redis calls of POST /tasks and GET /tasks/{id}");
+  options.add_int("BROKER_CALL_QUEUE_SIZE", &config.broker_call_queue_size, 0, 100000,
+                  "task requests waiting beyond the running ones before 503");
 }
 
 Api::Api(const ApiConfig& config, Runtime runtime)

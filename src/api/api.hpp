@@ -21,6 +21,9 @@ struct ApiConfig {
   std::int64_t compute_nice = 10;
   std::int64_t memory_max_mb = 1024;
   bool fail_healthz = false;
+  // POST /tasks and GET /tasks/{id} wait on Redis: their own threads, away from compute.
+  std::int64_t broker_call_threads = 4;
+  std::int64_t broker_call_queue_size = 1024;
 };
 
 void add_api_options(config::Options& options, ApiConfig& config);

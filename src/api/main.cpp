@@ -33,7 +33,8 @@ class ApiService final : public Service {
                       .draining = shared.draining,
                       .open_connections = shared.open_connections,
                       .requests_in_flight = shared.requests_in_flight}),
-        broker_calls_(4, 1024),
+        broker_calls_(static_cast<std::size_t>(config.broker_call_threads),
+                      static_cast<std::size_t>(config.broker_call_queue_size)),
         task_endpoints_(config.common, broker_calls_, redis_, shared.registry) {
     api_.add_routes(shared.router, task_endpoints_);
   }
