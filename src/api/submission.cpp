@@ -6,6 +6,7 @@
 #include <cctype>
 #include <optional>
 
+#include "celery/timestamps.hpp"
 #include "tasks/registry.hpp"
 
 namespace october::api {

@@ -6,7 +6,7 @@
 #include <string>
 #include <string_view>
 
-#include "celery/protocol.hpp"
+#include "celery/envelope.hpp"
 
 namespace october::api {
 

@@ -5,6 +5,7 @@
 #include "api/routes.hpp"
 #include "api/submission.hpp"
 #include "celery/broker.hpp"
+#include "celery/timestamps.hpp"
 #include "core/json_text.hpp"
 #include "core/log.hpp"
 #include "core/parse.hpp"

@@ -5,7 +5,9 @@
 #include <array>
 #include <boost/json.hpp>
 
+#include "celery/keys.hpp"
 #include "celery/lua_scripts.hpp"
+#include "celery/timestamps.hpp"
 #include "core/json_text.hpp"
 #include "core/parse.hpp"
 

@@ -3,12 +3,14 @@
 // Python Celery producers, workers and clients mix freely. One Broker per thread (it owns two
 // blocking connections).
 #include <chrono>
+#include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <unordered_map>
 #include <vector>
 
-#include "celery/protocol.hpp"
+#include "celery/envelope.hpp"
 #include "redis/client.hpp"
 
 namespace october::celery {

@@ -1,10 +1,10 @@
 #include "worker/worker.hpp"
 
 #include <algorithm>
-#include <cmath>
-#include <sstream>
 
-#include "core/json_text.hpp"
+#include "celery/keys.hpp"
+#include "celery/records.hpp"
+#include "celery/timestamps.hpp"
 #include "core/log.hpp"
 #include "core/parse.hpp"
 #include "worker/task_process.hpp"
@@ -20,9 +20,6 @@ namespace {
 constexpr auto kRedisTimeout = std::chrono::milliseconds(2000);
 constexpr std::size_t kFetchBatch = 64;
 
-// "celery\x06\x166" → "celery"
-std::string queue_of(const std::string& key) { return key.substr(0, key.find("\x06\x16")); }
-
 std::string traceback_for(const std::string& task, const tasks::TaskError& error) {
   return "Traceback (most recent call last):\n  File \"october-worker\", in " + task + "\n" +
          error.type + ": " + error.what() + "\n";
@@ -30,32 +27,12 @@ std::string traceback_for(const std::string& task, const tasks::TaskError& error
 
 }  // namespace
 
-std::vector<std::string> parse_queues(const std::string& text) {
-  std::vector<std::string> queues;
-  std::stringstream in(text);
-  for (std::string name; std::getline(in, name, ',');) {
-    name.erase(0, name.find_first_not_of(' '));
-    name.erase(name.find_last_not_of(' ') + 1);
-    if (name.empty()) continue;
-    for (char c : name) {
-      if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '_' || c == '-' ||
-            c == ':')) {
-        throw std::invalid_argument("queue name '" + name +
-                                    "' may only hold letters, digits and . _ - :");
-      }
-    }
-    queues.push_back(name);
-  }
-  if (queues.empty()) throw std::invalid_argument("at least one queue name is needed");
-  return queues;
-}
-
 void add_worker_options(config::Options& options, WorkerConfig& config) {
   add_common_options(options, config.common);
   options.add_int("CONCURRENCY", &config.concurrency, 0, 1024,
                   "tasks run at once (threads); 0 means one per core");
   options.add_string("QUEUES", &config.queues, "comma-separated queues to consume",
-                     [](const std::string& raw) { parse_queues(raw); });
+                     [](const std::string& raw) { celery::parse_queues(raw); });
   options.add_double("VISIBILITY_TIMEOUT_SECONDS", &config.visibility_timeout_seconds, 1, 604800,
                      "unacked messages older than this are restored to their queue");
   options.add_int(
@@ -71,7 +48,7 @@ void add_worker_options(config::Options& options, WorkerConfig& config) {
 
 Worker::Worker(const WorkerConfig& config, metrics::Registry& registry)
     : config_(config),
-      queues_(parse_queues(config.queues)),
+      queues_(celery::parse_queues(config.queues)),
       broker_url_(redis::Url::parse(config.common.broker_url)),
       backend_url_(redis::Url::parse(config.common.result_backend)),
       concurrency_(config.concurrency == 0 ? cores()
@@ -238,7 +215,7 @@ void Worker::fetch_loop() {
 }
 
 void Worker::accept(Broker& broker, Delivery delivery) {
-  const std::string queue = queue_of(delivery.queue_key);
+  const std::string queue = celery::queue_of_key(delivery.queue_key);
   Job job{std::move(delivery), {}};
   try {
     job.message = celery::decode_envelope(job.delivery.raw);
@@ -337,12 +314,13 @@ void Worker::complete_loop() {
     bool stored = with_redis([&] { broker.complete(writes, config_.result_expires_seconds); });
     for (const auto& done : batch) {
       if (stored) {
-        tasks_total_.labels({done.label, done.state}).inc();
+        const std::string state(celery::state_name(done.state));
+        tasks_total_.labels({done.label, state}).inc();
         durations_.labels({done.label}).observe(done.seconds);
         if (log::enabled(log::Level::info)) {
           log::info("task finished", {{"task", done.label},
                                       {"id", done.completion.task_id},
-                                      {"state", done.state},
+                                      {"state", state},
                                       {"duration_ms", done.seconds * 1000}});
         }
       }
@@ -370,7 +348,7 @@ std::optional<Worker::Finished> Worker::process(Job& job) {
   const auto started = std::chrono::steady_clock::now();
   const tasks::TaskSpec* spec = tasks::find(message.task);
   const std::string label = spec != nullptr ? spec->name : "unknown";
-  std::string state;
+  celery::TaskState state = celery::TaskState::success;
   std::string record;
   std::string retry_envelope;
 
@@ -383,14 +361,15 @@ std::optional<Worker::Finished> Worker::process(Job& job) {
     }
   }
   if (expires > 0 && expires < celery::now_unix()) {
-    state = "REVOKED";
-    record = celery::failure_record(message.id, state, "TaskRevokedError", "celery.exceptions",
-                                    json::array{"expired"}, "");
+    state = celery::TaskState::revoked;
+    record = celery::failure_record(
+        message.id, state, {"TaskRevokedError", "celery.exceptions", json::array{"expired"}, ""});
   } else if (spec == nullptr) {
-    state = "FAILURE";
+    state = celery::TaskState::failure;
     tasks::TaskError error("NotRegistered", "celery.exceptions", message.task);
-    record = celery::failure_record(message.id, state, error.type, error.module, error.args,
-                                    traceback_for(message.task, error));
+    record = celery::failure_record(
+        message.id, state,
+        {error.type, error.module, error.args, traceback_for(message.task, error)});
     log::warn("received unregistered task", {{"task", message.task}, {"id", message.id}});
   } else {
     auto context = std::make_shared<tasks::Context>(message.retries);
@@ -401,16 +380,18 @@ std::optional<Worker::Finished> Worker::process(Job& job) {
     try {
       auto args = tasks::bind(*spec, message.args, message.kwargs);
       json::value value = run_body(*spec, args, message, context);
-      state = "SUCCESS";
+      state = celery::TaskState::success;
       record = celery::success_record(message.id, value);
     } catch (const tasks::TaskError& error) {
-      state = "FAILURE";
-      record = celery::failure_record(message.id, state, error.type, error.module, error.args,
-                                      traceback_for(message.task, error));
+      state = celery::TaskState::failure;
+      record = celery::failure_record(
+          message.id, state,
+          {error.type, error.module, error.args, traceback_for(message.task, error)});
     } catch (const tasks::Retry& retry) {
-      state = "RETRY";
-      record = celery::failure_record(message.id, state, retry.cause.type, retry.cause.module,
-                                      retry.cause.args, traceback_for(message.task, retry.cause));
+      state = celery::TaskState::retry;
+      record = celery::failure_record(message.id, state,
+                                      {retry.cause.type, retry.cause.module, retry.cause.args,
+                                       traceback_for(message.task, retry.cause)});
       celery::TaskMessage next = message;
       next.retries = message.retries + 1;
       next.eta = celery::format_iso8601(celery::now_unix() + retry.countdown, true);
@@ -418,10 +399,11 @@ std::optional<Worker::Finished> Worker::process(Job& job) {
       next.redelivered = false;
       retry_envelope = celery::encode_envelope(next);
     } catch (const std::exception& error) {
-      state = "FAILURE";
+      state = celery::TaskState::failure;
       tasks::TaskError wrapped("RuntimeError", "builtins", error.what());
-      record = celery::failure_record(message.id, state, wrapped.type, wrapped.module, wrapped.args,
-                                      traceback_for(message.task, wrapped));
+      record = celery::failure_record(
+          message.id, state,
+          {wrapped.type, wrapped.module, wrapped.args, traceback_for(message.task, wrapped)});
     }
   }
   {
@@ -430,7 +412,8 @@ std::optional<Worker::Finished> Worker::process(Job& job) {
   }
   Finished finished;
   finished.completion.task_id = message.id;
-  if (!(message.ignore_result && state == "SUCCESS")) finished.completion.record = record;
+  if (!(message.ignore_result && state == celery::TaskState::success))
+    finished.completion.record = record;
   finished.completion.tag = job.delivery.tag;
   if (!retry_envelope.empty()) {
     finished.completion.retry_envelope = std::move(retry_envelope);

@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "celery/broker.hpp"
+#include "celery/records.hpp"
 #include "core/metrics.hpp"
 #include "service/common_config.hpp"
 #include "tasks/registry.hpp"
@@ -33,7 +34,6 @@ struct WorkerConfig {
 };
 
 void add_worker_options(config::Options& options, WorkerConfig& config);
-std::vector<std::string> parse_queues(const std::string& text);
 
 class Worker {
  public:
@@ -68,7 +68,7 @@ class Worker {
   struct Finished {
     celery::Broker::Completion completion;
     std::string label;
-    std::string state;
+    celery::TaskState state;
     double seconds = 0;
   };
   static constexpr std::size_t kCompleteBatch = 256;

@@ -4,6 +4,8 @@
 
 #include <boost/json.hpp>
 
+#include "celery/timestamps.hpp"
+
 namespace october::api {
 namespace {
 

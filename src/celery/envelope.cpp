@@ -1,16 +1,13 @@
-#include "celery/protocol.hpp"
+#include "celery/envelope.hpp"
 
 #include <openssl/evp.h>
 #include <unistd.h>
 
 #include <array>
-#include <chrono>
-#include <cmath>
-#include <cstdio>
+#include <boost/json/parse.hpp>
 #include <random>
 
 #include "core/json_text.hpp"
-#include "core/parse.hpp"
 
 namespace october::celery {
 
@@ -119,73 +116,6 @@ std::optional<std::string> base64_decode(std::string_view text) {
   return out;
 }
 
-double now_unix() {
-  return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
-}
-
-double parse_iso8601(std::string_view text) {
-  int year = 0;
-  unsigned month = 0;
-  unsigned day = 0;
-  int hour = 0;
-  int minute = 0;
-  int second = 0;
-  int consumed = 0;
-  std::string copy(text);
-  if (std::sscanf(copy.c_str(), "%4d-%2u-%2u%*1[T ]%2d:%2d:%2d%n", &year, &month, &day, &hour,
-                  &minute, &second, &consumed) != 6) {
-    throw std::invalid_argument("'" + copy + "' is not an ISO-8601 timestamp");
-  }
-  std::string_view rest = text.substr(static_cast<std::size_t>(consumed));
-  double fraction = 0;
-  if (!rest.empty() && rest.front() == '.') {
-    std::size_t digits = 1;
-    while (digits < rest.size() && rest[digits] >= '0' && rest[digits] <= '9') ++digits;
-    fraction = parse_double(std::string("0") + std::string(rest.substr(0, digits))).value_or(0);
-    rest = rest.substr(digits);
-  }
-  int offset_seconds = 0;
-  if (rest == "Z" || rest.empty()) {
-    offset_seconds = 0;
-  } else if ((rest.front() == '+' || rest.front() == '-') && rest.size() == 6 && rest[3] == ':') {
-    auto hours = parse_int(rest.substr(1, 2));
-    auto minutes = parse_int(rest.substr(4, 2));
-    if (!hours || !minutes) throw std::invalid_argument("bad UTC offset in '" + copy + "'");
-    offset_seconds = static_cast<int>(*hours * 3600 + *minutes * 60);
-    if (rest.front() == '-') offset_seconds = -offset_seconds;
-  } else {
-    throw std::invalid_argument("bad UTC offset in '" + copy + "'");
-  }
-  std::chrono::year_month_day date{std::chrono::year{year}, std::chrono::month{month},
-                                   std::chrono::day{day}};
-  if (!date.ok() || hour > 23 || minute > 59 || second > 60) {
-    throw std::invalid_argument("'" + copy + "' is not a valid date and time");
-  }
-  auto days = std::chrono::sys_days(date).time_since_epoch().count();
-  return static_cast<double>(days) * 86400.0 + hour * 3600.0 + minute * 60.0 + second + fraction -
-         offset_seconds;
-}
-
-std::string format_iso8601(double unix_seconds, bool with_offset) {
-  auto whole = static_cast<std::int64_t>(std::floor(unix_seconds));
-  auto micros =
-      static_cast<std::int64_t>(std::llround((unix_seconds - static_cast<double>(whole)) * 1e6));
-  if (micros >= 1000000) {
-    ++whole;
-    micros -= 1000000;
-  }
-  auto day_count = whole >= 0 ? whole / 86400 : (whole - 86399) / 86400;
-  auto in_day = whole - day_count * 86400;
-  std::chrono::year_month_day date{std::chrono::sys_days{std::chrono::days{day_count}}};
-  std::array<char, 64> buf{};
-  std::snprintf(buf.data(), buf.size(), "%04d-%02u-%02uT%02d:%02d:%02d.%06lld%s",
-                static_cast<int>(date.year()), static_cast<unsigned>(date.month()),
-                static_cast<unsigned>(date.day()), static_cast<int>(in_day / 3600),
-                static_cast<int>(in_day % 3600 / 60), static_cast<int>(in_day % 60),
-                static_cast<long long>(micros), with_offset ? "+00:00" : "");
-  return buf.data();
-}
-
 std::string python_repr(const json::value& value, bool as_tuple) {
   switch (value.kind()) {
     case json::kind::null:
@@ -227,38 +157,6 @@ std::string python_repr(const json::value& value, bool as_tuple) {
     default:
       return to_json(value);
   }
-}
-
-std::int64_t priority_level(std::int64_t priority) {
-  if (priority <= 0) return 0;
-  if (priority <= 3) return 3;
-  if (priority <= 6) return 6;
-  return 9;
-}
-
-std::string queue_key(std::string_view queue, std::int64_t priority) {
-  std::int64_t level = priority_level(priority);
-  std::string key(queue);
-  if (level != 0) key += "\x06\x16" + std::to_string(level);
-  return key;
-}
-
-std::vector<std::string> queue_keys(std::string_view queue) {
-  std::vector<std::string> keys;
-  for (std::int64_t level : kPriorityLevels) keys.push_back(queue_key(queue, level));
-  return keys;
-}
-
-std::string binding_key(std::string_view queue) { return "_kombu.binding." + std::string(queue); }
-
-std::string binding_member(std::string_view queue) {
-  return std::string(queue) + "\x06\x16\x06\x16" + std::string(queue);
-}
-
-std::string dead_letter_key(std::string_view queue) { return std::string(queue) + ".dead"; }
-
-std::string result_key(std::string_view task_id) {
-  return "celery-task-meta-" + std::string(task_id);
 }
 
 std::string encode_envelope(TaskMessage& message) {
@@ -383,27 +281,6 @@ std::string mark_redelivered(std::string_view raw) {
     }
   }
   return to_json(parsed);
-}
-
-std::string success_record(std::string_view task_id, const json::value& result) {
-  return to_json(json::object{{"status", "SUCCESS"},
-                              {"result", result},
-                              {"traceback", nullptr},
-                              {"children", json::array{}},
-                              {"date_done", format_iso8601(now_unix(), false)},
-                              {"task_id", task_id}});
-}
-
-std::string failure_record(std::string_view task_id, std::string_view state,
-                           std::string_view exc_type, std::string_view exc_module,
-                           const json::array& exc_args, std::string_view traceback) {
-  return to_json(json::object{
-      {"status", state},
-      {"result", {{"exc_type", exc_type}, {"exc_message", exc_args}, {"exc_module", exc_module}}},
-      {"traceback", traceback.empty() ? json::value(nullptr) : json::value(traceback)},
-      {"children", json::array{}},
-      {"date_done", format_iso8601(now_unix(), false)},
-      {"task_id", task_id}});
 }
 
 }  // namespace october::celery
