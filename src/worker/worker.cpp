@@ -3,7 +3,6 @@
 #include <algorithm>
 
 #include "celery/keys.hpp"
-#include "celery/records.hpp"
 #include "celery/timestamps.hpp"
 #include "core/log.hpp"
 #include "core/parse.hpp"
@@ -14,18 +13,6 @@ namespace october::worker {
 namespace json = boost::json;
 using celery::Broker;
 using celery::Delivery;
-
-namespace {
-
-constexpr auto kRedisTimeout = std::chrono::milliseconds(2000);
-constexpr std::size_t kFetchBatch = 64;
-
-std::string traceback_for(const std::string& task, const tasks::TaskError& error) {
-  return "Traceback (most recent call last):\n  File \"october-worker\", in " + task + "\n" +
-         error.type + ": " + error.what() + "\n";
-}
-
-}  // namespace
 
 void add_worker_options(config::Options& options, WorkerConfig& config) {
   add_common_options(options, config.common);
@@ -138,135 +125,6 @@ bool Worker::with_redis(Action&& action) {
   }
 }
 
-void Worker::fetch_loop() {
-  Broker broker(broker_url_, backend_url_, kRedisTimeout);
-  std::vector<std::vector<std::string>> keys;
-  for (const auto& queue : queues_) keys.push_back(celery::queue_keys(queue));
-  const double restore_every = std::clamp(config_.visibility_timeout_seconds / 4, 1.0, 60.0);
-  double next_restore = 0;
-  double next_gauge = 0;
-  double backoff = 0.1;
-  std::size_t turn = 0;
-  for (;;) {
-    std::size_t room = 0;
-    {
-      std::unique_lock lock(mutex_);
-      const double now = celery::now_unix();
-      while (!scheduled_.empty() && scheduled_.begin()->first <= now && taken_ < capacity_) {
-        runnable_.push_back(std::move(scheduled_.begin()->second));
-        scheduled_.erase(scheduled_.begin());
-        ++taken_;
-        runnable_ready_.notify_one();
-      }
-      if (!fetching_) break;
-      if (taken_ >= capacity_) {
-        // Prefetch is bounded (CONCURRENCY x PREFETCH_MULTIPLIER): the rest stays in Redis
-        // for other workers.
-        changed_.wait_for(lock, std::chrono::milliseconds(200));
-        continue;
-      }
-      room = std::min<std::size_t>(capacity_ - taken_, kFetchBatch);
-    }
-    try {
-      const double now = celery::now_unix();
-      if (now >= next_restore) {
-        int restored = broker.restore_expired(config_.visibility_timeout_seconds);
-        if (restored > 0) {
-          restored_total_.inc(restored);
-          log::info("restored unacked messages past the visibility timeout", {{"count", restored}});
-        }
-        next_restore = now + restore_every;
-      }
-      if (now >= next_gauge) {
-        for (std::size_t i = 0; i < queues_.size(); ++i) {
-          queue_length_.labels({queues_[i]}).set(static_cast<double>(broker.queue_length(keys[i])));
-        }
-        next_gauge = now + 1;
-      }
-      std::vector<Delivery> deliveries;
-      for (std::size_t i = 0; i < queues_.size() && deliveries.empty(); ++i) {
-        std::size_t q = (turn + i) % queues_.size();
-        deliveries = broker.fetch(queues_[q], keys[q], static_cast<int>(room));
-      }
-      ++turn;
-      set_redis(true, "");
-      backoff = 0.1;
-      if (deliveries.empty()) {
-        double wait = 0.5;
-        {
-          std::lock_guard lock(mutex_);
-          if (!scheduled_.empty()) {
-            wait = std::clamp(scheduled_.begin()->first - now, 0.01, 0.5);
-          }
-        }
-        broker.wait_for_message(keys[turn % keys.size()][0], wait);
-        continue;
-      }
-      for (auto& delivery : deliveries) accept(broker, std::move(delivery));
-    } catch (const redis::Error& e) {
-      set_redis(false, e.what());
-      std::unique_lock lock(mutex_);
-      changed_.wait_for(lock, std::chrono::duration<double>(backoff),
-                        [this] { return !fetching_; });
-      backoff = std::min(backoff * 2, 5.0);
-    }
-  }
-  release_held(broker);
-}
-
-void Worker::accept(Broker& broker, Delivery delivery) {
-  const std::string queue = celery::queue_of_key(delivery.queue_key);
-  Job job{std::move(delivery), {}};
-  try {
-    job.message = celery::decode_envelope(job.delivery.raw);
-  } catch (const celery::MalformedMessage& e) {
-    broker.dead_letter(queue, job.delivery.tag, job.delivery.raw, e.what());
-    dead_letters_total_.inc();
-    log::warn("malformed message dead-lettered",
-              {{"queue", queue}, {"reason", e.what()}, {"tag", job.delivery.tag}});
-    return;
-  }
-  double eta = 0;
-  if (job.message.eta) {
-    try {
-      eta = celery::parse_iso8601(*job.message.eta);
-    } catch (const std::invalid_argument& e) {
-      log::warn("unreadable eta; running now", {{"id", job.message.id}, {"error", e.what()}});
-    }
-  }
-  std::lock_guard lock(mutex_);
-  if (eta > celery::now_unix()) {
-    scheduled_.emplace(eta, std::move(job));  // held unacked, outside the prefetch bound
-  } else {
-    runnable_.push_back(std::move(job));
-    ++taken_;
-    runnable_ready_.notify_one();
-  }
-}
-
-void Worker::release_held(Broker& broker) {
-  std::vector<Job> held;
-  {
-    std::lock_guard lock(mutex_);
-    for (auto& job : runnable_) held.push_back(std::move(job));
-    taken_ -= runnable_.size();
-    runnable_.clear();
-    for (auto& [eta, job] : scheduled_) held.push_back(std::move(job));
-    scheduled_.clear();
-  }
-  for (const auto& job : held) {
-    try {
-      broker.requeue(job.delivery.tag, celery::mark_redelivered(job.delivery.raw),
-                     job.delivery.queue_key);
-    } catch (const redis::Error& e) {
-      // Still registered as unacked: any worker restores it after the visibility timeout.
-      log::warn("could not requeue a held message",
-                {{"tag", job.delivery.tag}, {"error", e.what()}});
-    }
-  }
-  if (!held.empty()) log::info("requeued messages not started", {{"count", held.size()}});
-}
-
 void Worker::execute_loop() {
   for (;;) {
     Job job;
@@ -343,87 +201,41 @@ json::value Worker::run_body(const tasks::TaskSpec& spec, const std::vector<json
   return run_in_child(spec, args, message.retries, soft, hard);
 }
 
-std::optional<Worker::Finished> Worker::process(Job& job) {
-  const celery::TaskMessage& message = job.message;
+std::optional<Worker::Finished> Worker::process(const Job& job) {
   const auto started = std::chrono::steady_clock::now();
-  const tasks::TaskSpec* spec = tasks::find(message.task);
-  const std::string label = spec != nullptr ? spec->name : "unknown";
-  celery::TaskState state = celery::TaskState::success;
-  std::string record;
-  std::string retry_envelope;
-
-  double expires = 0;
-  if (message.expires) {
-    try {
-      expires = celery::parse_iso8601(*message.expires);
-    } catch (const std::invalid_argument&) {
-      expires = 0;
-    }
-  }
-  if (expires > 0 && expires < celery::now_unix()) {
-    state = celery::TaskState::revoked;
-    record = celery::failure_record(
-        message.id, state, {"TaskRevokedError", "celery.exceptions", json::array{"expired"}, ""});
-  } else if (spec == nullptr) {
-    state = celery::TaskState::failure;
-    tasks::TaskError error("NotRegistered", "celery.exceptions", message.task);
-    record = celery::failure_record(
-        message.id, state,
-        {error.type, error.module, error.args, traceback_for(message.task, error)});
-    log::warn("received unregistered task", {{"task", message.task}, {"id", message.id}});
-  } else {
-    auto context = std::make_shared<tasks::Context>(message.retries);
-    {
-      std::lock_guard lock(mutex_);
-      contexts_[job.delivery.tag] = context;
-    }
-    try {
-      auto args = tasks::bind(*spec, message.args, message.kwargs);
-      json::value value = run_body(*spec, args, message, context);
-      state = celery::TaskState::success;
-      record = celery::success_record(message.id, value);
-    } catch (const tasks::TaskError& error) {
-      state = celery::TaskState::failure;
-      record = celery::failure_record(
-          message.id, state,
-          {error.type, error.module, error.args, traceback_for(message.task, error)});
-    } catch (const tasks::Retry& retry) {
-      state = celery::TaskState::retry;
-      record = celery::failure_record(message.id, state,
-                                      {retry.cause.type, retry.cause.module, retry.cause.args,
-                                       traceback_for(message.task, retry.cause)});
-      celery::TaskMessage next = message;
-      next.retries = message.retries + 1;
-      next.eta = celery::format_iso8601(celery::now_unix() + retry.countdown, true);
-      next.delivery_tag.clear();
-      next.redelivered = false;
-      retry_envelope = celery::encode_envelope(next);
-    } catch (const std::exception& error) {
-      state = celery::TaskState::failure;
-      tasks::TaskError wrapped("RuntimeError", "builtins", error.what());
-      record = celery::failure_record(
-          message.id, state,
-          {wrapped.type, wrapped.module, wrapped.args, traceback_for(message.task, wrapped)});
-    }
-  }
-  {
-    std::lock_guard lock(mutex_);
-    if (abandon_) return std::nullopt;  // shutting down: the message was requeued
-  }
-  Finished finished;
-  finished.completion.task_id = message.id;
-  if (!(message.ignore_result && state == celery::TaskState::success))
-    finished.completion.record = record;
-  finished.completion.tag = job.delivery.tag;
-  if (!retry_envelope.empty()) {
-    finished.completion.retry_envelope = std::move(retry_envelope);
-    finished.completion.retry_queue_key = celery::queue_key(message.routing_key, message.priority);
-  }
-  finished.label = label;
-  finished.state = state;
+  const tasks::TaskSpec* spec = tasks::find(job.message.task);
+  const Outcome outcome = run(job, spec);
+  if (abandoned()) return std::nullopt;  // shutting down: the message was requeued
+  Finished finished{settle(job.message, job.delivery.tag, outcome, celery::now_unix()),
+                    spec != nullptr ? spec->name : "unknown", outcome.state};
   finished.seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   return finished;
+}
+
+Outcome Worker::run(const Job& job, const tasks::TaskSpec* spec) {
+  const celery::TaskMessage& message = job.message;
+  if (expired(message, celery::now_unix())) return revoked();
+  if (spec == nullptr) {
+    log::warn("received unregistered task", {{"task", message.task}, {"id", message.id}});
+    return not_registered(message.task);
+  }
+  auto context = track(job.delivery.tag, message.retries);
+  return run_guarded(message.task, [&] {
+    return run_body(*spec, tasks::bind(*spec, message.args, message.kwargs), message, context);
+  });
+}
+
+std::shared_ptr<tasks::Context> Worker::track(const std::string& tag, std::int64_t retries) {
+  auto context = std::make_shared<tasks::Context>(retries);
+  std::lock_guard lock(mutex_);
+  contexts_[tag] = context;
+  return context;
+}
+
+bool Worker::abandoned() const {
+  std::lock_guard lock(mutex_);
+  return abandon_;
 }
 
 void Worker::stop_fetching() {

@@ -9,16 +9,19 @@
 #include <map>
 #include <memory>
 #include <mutex>
-#include <set>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
 
 #include "celery/broker.hpp"
+#include "celery/envelope.hpp"
 #include "celery/records.hpp"
 #include "core/metrics.hpp"
+#include "redis/client.hpp"
 #include "service/common_config.hpp"
 #include "tasks/registry.hpp"
+#include "worker/outcome.hpp"
 
 namespace october::worker {
 
@@ -72,18 +75,46 @@ class Worker {
     double seconds = 0;
   };
   static constexpr std::size_t kCompleteBatch = 256;
+  static constexpr auto kRedisTimeout = std::chrono::milliseconds(2000);
 
+  // The fetcher's bookkeeping from one round to the next.
+  struct FetchCursor {
+    std::vector<std::vector<std::string>> keys;  // per queue, highest priority first
+    double restore_every = 60;
+    double next_restore = 0;
+    double next_gauge = 0;
+    double backoff = 0.1;
+    std::size_t turn = 0;  // which queue is read first, so none starves the others
+  };
+
+  // Fetcher (fetch.cpp): room, housekeeping, a fetch, then decode and schedule each message.
   void fetch_loop();
-  void accept(celery::Broker& broker, celery::Delivery delivery);
+  // Moves due ETA jobs to the runnable queue; how many messages to take now (0 after waiting
+  // for a slot), nullopt once fetching has stopped.
+  std::optional<std::size_t> make_room();
+  void housekeeping(celery::Broker& broker, FetchCursor& cursor, double now);
+  std::vector<celery::Delivery> fetch_some(celery::Broker& broker, FetchCursor& cursor,
+                                           std::size_t room);
+  void wait_for_work(celery::Broker& broker, const FetchCursor& cursor, double now);
+  void back_off(FetchCursor& cursor, const redis::Error& error);
+  // The job of a delivery, or nullopt when it is not a Celery envelope (then dead-lettered).
+  std::optional<Job> decode(celery::Broker& broker, celery::Delivery delivery);
+  void schedule(Job job);
+  void release_held(celery::Broker& broker);
+
   void execute_loop();
   void complete_loop();
-  // Runs the task; nullopt when the worker is shutting down and the result must not be stored.
-  std::optional<Finished> process(Job& job);
+  // One message's run: its outcome, settled into what Redis is told; nullopt when the worker is
+  // shutting down and the result must not be stored.
+  std::optional<Finished> process(const Job& job);
+  Outcome run(const Job& job, const tasks::TaskSpec* spec);
   boost::json::value run_body(const tasks::TaskSpec& spec,
                               const std::vector<boost::json::value>& args,
                               const celery::TaskMessage& message,
                               const std::shared_ptr<tasks::Context>& context);
-  void release_held(celery::Broker& broker);
+  // The context stop() cancels to interrupt the task running for `tag`.
+  std::shared_ptr<tasks::Context> track(const std::string& tag, std::int64_t retries);
+  bool abandoned() const;
   void set_redis(bool ok, const std::string& error);
   // Retries `action` through Redis outages until it works or the worker gives up.
   template <typename Action>
