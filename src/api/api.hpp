@@ -2,11 +2,13 @@
 // october-api's endpoints: the state behind them and the route table, one group per file.
 #include <atomic>
 #include <chrono>
+#include <cstddef>
 #include <cstdint>
 #include <functional>
 #include <string>
 
 #include "core/compute_pool.hpp"
+#include "core/config.hpp"
 #include "core/metrics.hpp"
 #include "http/router.hpp"
 #include "service/common_config.hpp"

@@ -5,6 +5,7 @@
 #include "api/routes.hpp"
 #include "api/submission.hpp"
 #include "celery/broker.hpp"
+#include "celery/records.hpp"
 #include "celery/timestamps.hpp"
 #include "core/json_text.hpp"
 #include "core/log.hpp"
@@ -83,7 +84,7 @@ void TaskEndpoints::submit(const http::Request& request, const http::Responder& 
     submitted_.labels({message.task}).inc();
     auto response = json_response({{"task_id", message.id},
                                    {"name", message.task},
-                                   {"status", "PENDING"},
+                                   {"status", celery::state_name(celery::TaskState::pending)},
                                    {"status_url", "/tasks/" + message.id}},
                                   202);
     response.headers.emplace_back("Location", "/tasks/" + message.id);
@@ -93,8 +94,10 @@ void TaskEndpoints::submit(const http::Request& request, const http::Responder& 
 
 void TaskEndpoints::status(const std::string& task_id, const http::Responder& out) {
   with_broker(out, [task_id](celery::Broker& broker) {
+    // Celery reports an id it has no record of as PENDING: unknown and not yet run look alike.
+    const std::string_view pending = celery::state_name(celery::TaskState::pending);
     auto stored = broker.result(task_id);
-    if (!stored) return json_response({{"task_id", task_id}, {"status", "PENDING"}});
+    if (!stored) return json_response({{"task_id", task_id}, {"status", pending}});
     json::error_code ec;
     json::value record = json::parse(*stored, ec);
     if (ec || !record.is_object()) {
@@ -104,9 +107,10 @@ void TaskEndpoints::status(const std::string& task_id, const http::Responder& ou
     const auto& meta = record.get_object();
     json::object body{{"task_id", task_id}};
     const auto* state = meta.if_contains("status");
-    body["status"] = state != nullptr ? *state : json::value("PENDING");
+    body["status"] = state != nullptr ? *state : json::value(pending);
     const auto* result = meta.if_contains("result");
-    bool success = state != nullptr && state->is_string() && state->get_string() == "SUCCESS";
+    bool success = state != nullptr && state->is_string() &&
+                   celery::parse_state(state->get_string()) == celery::TaskState::success;
     if (success) {
       body["result"] = result != nullptr ? *result : json::value(nullptr);
     } else if (result != nullptr && result->is_object() &&

@@ -1,9 +1,12 @@
 #pragma once
 // POST /tasks and GET /tasks/{id}: submit Celery tasks and read their results. Redis calls
 // block, so they run on their own small pool, never on the I/O threads.
+#include <string>
+
 #include "core/compute_pool.hpp"
 #include "core/metrics.hpp"
 #include "http/router.hpp"
+#include "http/types.hpp"
 #include "redis/client.hpp"
 #include "service/common_config.hpp"
 #include "service/redis_health.hpp"

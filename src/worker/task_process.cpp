@@ -8,6 +8,8 @@
 #include <unistd.h>
 
 #include <array>
+#include <boost/json/object.hpp>
+#include <boost/json/parse.hpp>
 #include <cerrno>
 #include <chrono>
 #include <iostream>

@@ -2,7 +2,8 @@
 // Runs one task body in a child process (this same binary, started with --run-task), so a hard
 // time limit can really stop it, as Celery's prefork pool does: a thread cannot be killed, a
 // process can. Used only for tasks that have a time limit.
-#include <boost/json.hpp>
+#include <boost/json/value.hpp>
+#include <cstdint>
 #include <vector>
 
 #include "tasks/registry.hpp"

@@ -2,8 +2,10 @@
 // october-worker's engine: fetches Celery messages with late acknowledgement, runs them on a
 // fixed set of threads, stores results as Celery does, and restores messages whose worker died.
 #include <atomic>
+#include <boost/json/value.hpp>
 #include <chrono>
 #include <condition_variable>
+#include <cstddef>
 #include <cstdint>
 #include <deque>
 #include <map>
@@ -17,6 +19,7 @@
 #include "celery/broker.hpp"
 #include "celery/envelope.hpp"
 #include "celery/records.hpp"
+#include "core/config.hpp"
 #include "core/metrics.hpp"
 #include "redis/client.hpp"
 #include "service/common_config.hpp"
