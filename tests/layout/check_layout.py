@@ -9,7 +9,9 @@ direct links). It fails, naming each breach, when
     or links what it does not use);
   - a third-party library (Beast/Asio, hiredis, primesieve, OpenSSL, spdlog) is included or
     linked outside the subsystem that owns it;
-  - src/ has a subsystem folder the rules below do not place.
+  - src/ has a subsystem folder the rules below do not place;
+  - a source file under src/ runs over MAX_LINES lines without saying why in its opening
+    comment (a comment among its first lines containing "lines").
 
 Usage: check_layout.py --source <repo> --graph <build>/october_link_graph.dot
 """
@@ -40,6 +42,10 @@ EXTERNALS = {
     "OpenSSL": (r"openssl/", r"openssl", {"src/celery", "src/tasks"}),
     "spdlog": (r"spdlog/", r"spdlog", {"src/core/log.cpp", "src/core/log.hpp"}),
 }
+
+# Past this a file is usually two jobs; one that is not says so at its top.
+MAX_LINES = 350
+OPENING = 5  # how many lines the reason may start within
 
 INCLUDE = re.compile(r'^\s*#\s*include\s*([<"])([^>"]+)[>"]', re.MULTILINE)
 NODE = re.compile(r'^\s*"([^"]+)"\s*\[folder="([^"]+)"\];\s*$')
@@ -140,9 +146,23 @@ def check_links(folders, edges, errors):
     return links, externals
 
 
+def check_lengths(source, errors):
+    for file in sorted((source / "src").rglob("*")):
+        if file.suffix not in {".cpp", ".hpp", ".h"}:
+            continue
+        lines = file.read_text(errors="replace").splitlines()
+        if len(lines) <= MAX_LINES:
+            continue
+        opening = [line for line in lines[:OPENING] if line.lstrip().startswith("//")]
+        if not any("lines" in line for line in opening):
+            errors.append(f"{file.relative_to(source).as_posix()} has {len(lines)} lines (over "
+                          f"{MAX_LINES}) and no comment at its top saying why")
+
+
 def check(source, graph):
     source = Path(source)
     errors = []
+    check_lengths(source, errors)
     present = sorted(p.name for p in (source / "src").iterdir() if (p / "CMakeLists.txt").exists())
     for name in present:
         if name not in ALLOWED:

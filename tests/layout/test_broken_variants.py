@@ -124,6 +124,15 @@ def test_a_broken_link_fails(tmp_path, edit, expected):
     assert any(expected in e for e in errors), errors
 
 
+def test_a_long_file_needs_a_reason(tmp_path):
+    body = "int x;\n" * (check_layout.MAX_LINES + 1)
+    errors = make_tree(tmp_path, extra_files={"src/core/big.cpp": body})
+    assert any("src/core/big.cpp has 351 lines (over 350) and no comment at its top saying why"
+               in e for e in errors), errors
+    reason = "// Over 350 lines on purpose: one state machine.\n"
+    assert make_tree(tmp_path / "ok", extra_files={"src/core/big.cpp": reason + body}) == []
+
+
 def test_a_missing_graph_fails(tmp_path):
     root = tmp_path
     make_tree(root)
