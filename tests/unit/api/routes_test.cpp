@@ -7,6 +7,7 @@
 
 #include "api/api.hpp"
 #include "api/task_endpoints.hpp"
+#include "support/capturing_channel.hpp"
 
 namespace october::api {
 namespace {
@@ -14,14 +15,7 @@ namespace {
 using http::ParamSpec;
 using Kind = ParamSpec::Kind;
 
-class CapturingChannel : public http::Responder::Channel {
- public:
-  void send(http::Response response) override { responses.push_back(std::move(response)); }
-  void after(std::chrono::steady_clock::duration, std::function<void()> continuation) override {
-    continuation();
-  }
-  std::vector<http::Response> responses;
-};
+using testing::CapturingChannel;
 
 // The whole route table of october-api, built as main() builds it; nothing is listening and
 // Redis is never reached.

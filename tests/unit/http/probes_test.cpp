@@ -5,17 +5,12 @@
 
 #include <boost/json.hpp>
 
+#include "support/capturing_channel.hpp"
+
 namespace october::http {
 namespace {
 
-class CapturingChannel : public Responder::Channel {
- public:
-  void send(Response response) override { responses.push_back(std::move(response)); }
-  void after(std::chrono::steady_clock::duration, std::function<void()> continuation) override {
-    continuation();
-  }
-  std::vector<Response> responses;
-};
+using testing::CapturingChannel;
 
 struct ProbesFixture : ::testing::Test {
   metrics::Registry registry;

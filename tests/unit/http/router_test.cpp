@@ -4,18 +4,12 @@
 
 #include <boost/json.hpp>
 
+#include "support/capturing_channel.hpp"
+
 namespace october::http {
 namespace {
 
-// Captures what a handler sends, synchronously.
-class CapturingChannel : public Responder::Channel {
- public:
-  void send(Response response) override { responses.push_back(std::move(response)); }
-  void after(std::chrono::steady_clock::duration, std::function<void()> continuation) override {
-    continuation();
-  }
-  std::vector<Response> responses;
-};
+using testing::CapturingChannel;
 
 struct RouterFixture : ::testing::Test {
   Router router;
