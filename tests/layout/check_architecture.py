@@ -19,7 +19,7 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
-from check_layout import ALLOWED  # noqa: E402
+from check_layout import ALLOWED, report  # noqa: E402
 
 # Top-level folders whose paths the page may name; anything else in backticks (identifiers,
 # commands, URLs) is not a path claim.
@@ -96,13 +96,7 @@ def main():
     parser.add_argument("--source", required=True, help="the repository root")
     parser.add_argument("--page", default="docs/ARCHITECTURE.md")
     args = parser.parse_args()
-    errors = check(args.source, args.page)
-    for error in errors:
-        print(f"architecture: {error}", file=sys.stderr)
-    if errors:
-        return 1
-    print(f"architecture: {args.page} matches the tree")
-    return 0
+    return report("architecture", check(args.source, args.page), f"{args.page} matches the tree")
 
 
 if __name__ == "__main__":

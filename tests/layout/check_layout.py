@@ -187,18 +187,22 @@ def check(source, graph):
     return errors
 
 
+def report(prefix, errors, success):
+    """Prints each error on stderr (or `success`), and returns the exit status."""
+    for error in errors:
+        print(f"{prefix}: {error}", file=sys.stderr)
+    if errors:
+        return 1
+    print(f"{prefix}: {success}")
+    return 0
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--source", required=True, help="the repository root")
     parser.add_argument("--graph", required=True, help="october_link_graph.dot of a build")
     args = parser.parse_args()
-    errors = check(args.source, args.graph)
-    for error in errors:
-        print(f"layout: {error}", file=sys.stderr)
-    if errors:
-        return 1
-    print("layout: the subsystem graph holds")
-    return 0
+    return report("layout", check(args.source, args.graph), "the subsystem graph holds")
 
 
 if __name__ == "__main__":
