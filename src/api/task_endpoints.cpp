@@ -38,11 +38,11 @@ std::string join_args(const json::value& args) {
 
 }  // namespace
 
-TaskEndpoints::TaskEndpoints(const CommonConfig& config, ComputePool& broker_pool,
+TaskEndpoints::TaskEndpoints(const CommonConfig& config, ComputePool& broker_calls,
                              const RedisHealth& redis, metrics::Registry& registry)
     : broker_url_(redis::Url::parse(config.broker_url)),
       backend_url_(redis::Url::parse(config.result_backend)),
-      pool_(broker_pool),
+      broker_calls_(broker_calls),
       redis_(redis),
       submitted_(registry.counter("october_tasks_submitted_total",
                                   "Tasks published to the broker by POST /tasks.", {"task"})) {
@@ -51,7 +51,7 @@ TaskEndpoints::TaskEndpoints(const CommonConfig& config, ComputePool& broker_poo
 
 template <typename Call>
 void TaskEndpoints::with_broker(const http::Responder& out, Call call) {
-  bool accepted = pool_.try_submit([this, out, call = std::move(call)]() mutable {
+  bool accepted = broker_calls_.try_submit([this, out, call = std::move(call)]() mutable {
     // One Broker (two Redis connections) per pool thread, made on first use.
     thread_local std::unique_ptr<celery::Broker> broker;
     try {

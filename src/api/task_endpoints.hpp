@@ -15,7 +15,7 @@ namespace october::api {
 
 class TaskEndpoints {
  public:
-  TaskEndpoints(const CommonConfig& config, ComputePool& broker_pool, const RedisHealth& redis,
+  TaskEndpoints(const CommonConfig& config, ComputePool& broker_calls, const RedisHealth& redis,
                 metrics::Registry& registry);
   // POST /tasks: validates the body, then publishes it; GET /tasks/{id}: reads the result.
   void submit(const http::Request& request, const http::Responder& out);
@@ -28,7 +28,7 @@ class TaskEndpoints {
 
   redis::Url broker_url_;
   redis::Url backend_url_;
-  ComputePool& pool_;
+  ComputePool& broker_calls_;
   const RedisHealth& redis_;
   metrics::Family<metrics::Counter>& submitted_;
 };
