@@ -173,7 +173,8 @@ std::string encode_envelope(TaskMessage& message) {
                        {"eta", optional_string(message.eta)},
                        {"expires", optional_string(message.expires)},
                        {"group", optional_string(message.group)},
-                       {"group_index", nullptr},
+                       {"group_index", message.group_index ? json::value(*message.group_index)
+                                                           : json::value(nullptr)},
                        {"retries", message.retries},
                        {"timelimit", json::array{optional_number(message.hard_time_limit),
                                                  optional_number(message.soft_time_limit)}},
@@ -219,6 +220,9 @@ TaskMessage decode_envelope(std::string_view raw) {
   message.root_id = string_field(headers, "root_id", "headers", false);
   message.parent_id = optional_string_field(headers, "parent_id");
   message.group = optional_string_field(headers, "group");
+  if (auto it = headers.find("group_index"); it != headers.end() && it->value().is_int64()) {
+    message.group_index = it->value().get_int64();
+  }
   message.origin = string_field(headers, "origin", "headers", false);
   message.eta = optional_string_field(headers, "eta");
   message.expires = optional_string_field(headers, "expires");

@@ -32,6 +32,7 @@ struct TaskMessage {
   std::string root_id;
   std::optional<std::string> parent_id;
   std::optional<std::string> group;
+  std::optional<std::int64_t> group_index;  // a chord header task's place in the header
   std::string origin;
   bool ignore_result = false;
   std::int64_t priority = 0;

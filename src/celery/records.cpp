@@ -27,13 +27,17 @@ constexpr std::array<std::pair<TaskState, std::string_view>, 9> kStateNames{{
 
 // Every state's record has the same shape; only status, result and traceback differ.
 std::string record(std::string_view task_id, TaskState state, json::value result,
-                   json::value traceback) {
-  return to_json(json::object{{"status", state_name(state)},
-                              {"result", std::move(result)},
-                              {"traceback", std::move(traceback)},
-                              {"children", json::array{}},
-                              {"date_done", format_iso8601(now_unix(), false)},
-                              {"task_id", task_id}});
+                   json::value traceback, const RecordLinks& links) {
+  json::object fields{{"status", state_name(state)},
+                      {"result", std::move(result)},
+                      {"traceback", std::move(traceback)},
+                      {"children", links.children},
+                      {"date_done", format_iso8601(now_unix(), false)}};
+  // Celery's key order, which only a byte-for-byte comparison would notice.
+  if (links.group_id) fields["group_id"] = *links.group_id;
+  if (links.parent_id) fields["parent_id"] = *links.parent_id;
+  fields["task_id"] = task_id;
+  return to_json(fields);
 }
 
 }  // namespace
@@ -52,18 +56,22 @@ std::optional<TaskState> parse_state(std::string_view name) {
   return std::nullopt;
 }
 
-std::string success_record(std::string_view task_id, const json::value& result) {
-  return record(task_id, TaskState::success, result, nullptr);
+std::string success_record(std::string_view task_id, const json::value& result,
+                           const RecordLinks& links) {
+  return record(task_id, TaskState::success, result, nullptr, links);
+}
+
+json::value exception_value(const TaskException& exception) {
+  return json::object{{"exc_type", exception.type},
+                      {"exc_message", exception.args},
+                      {"exc_module", exception.module}};
 }
 
 std::string failure_record(std::string_view task_id, TaskState state,
-                           const TaskException& exception) {
-  json::object result{{"exc_type", exception.type},
-                      {"exc_message", exception.args},
-                      {"exc_module", exception.module}};
+                           const TaskException& exception, const RecordLinks& links) {
   return record(
-      task_id, state, std::move(result),
-      exception.traceback.empty() ? json::value(nullptr) : json::value(exception.traceback));
+      task_id, state, exception_value(exception),
+      exception.traceback.empty() ? json::value(nullptr) : json::value(exception.traceback), links);
 }
 
 }  // namespace october::celery

@@ -35,9 +35,21 @@ struct TaskException {
   std::string traceback;  // empty: stored as null
 };
 
-std::string success_record(std::string_view task_id, const boost::json::value& result);
+// What Celery adds to a record when the task was part of a canvas: the results of what it
+// published before storing its own ("children", as AsyncResult/GroupResult tuples), and its
+// "group_id" and "parent_id" when its message had them.
+struct RecordLinks {
+  boost::json::array children;
+  std::optional<std::string> group_id;
+  std::optional<std::string> parent_id;
+};
+
+std::string success_record(std::string_view task_id, const boost::json::value& result,
+                           const RecordLinks& links = {});
 // FAILURE, RETRY (the exception that caused it) and REVOKED records.
 std::string failure_record(std::string_view task_id, TaskState state,
-                           const TaskException& exception);
+                           const TaskException& exception, const RecordLinks& links = {});
+// The exception as a record's "result" holds it: {"exc_type", "exc_message", "exc_module"}.
+boost::json::value exception_value(const TaskException& exception);
 
 }  // namespace october::celery
