@@ -73,27 +73,95 @@ Broker::Broker(const redis::Url& broker, const redis::Url& backend,
       broker_db_(broker.db),
       backend_db_(backend.db) {}
 
+std::optional<ChordFinish> Broker::join_chord(const ChordPart& part, std::int64_t expires_seconds) {
+  const std::string score =
+      part.group_index ? std::to_string(*part.group_index) : std::string("+inf");
+  auto reply = eval(backend_, lua::kChordPart,
+                    {chord_key(part.group_id, ".j"), chord_key(part.group_id, ".t"),
+                     chord_key(part.group_id, ".s")},
+                    {part.member, score, std::to_string(expires_seconds)});
+  if (reply.elements.size() < 2 || reply.elements[0].integer != 1) return std::nullopt;
+  std::vector<std::string> members;
+  for (const auto& member : reply.elements[1].elements) members.push_back(member.text);
+  return finish_chord(part, members, now_unix());
+}
+
 void Broker::complete(const std::vector<Completion>& batch, std::int64_t expires_seconds) {
   if (batch.empty()) return;
   const std::string expires = std::to_string(expires_seconds);
+  // A part that completes its chord brings the body's message (or its ChordError) along,
+  // guarded by the chord's keys: whichever script deletes them writes it, once.
+  std::vector<std::optional<ChordFinish>> finishes(batch.size());
+  for (std::size_t i = 0; i < batch.size(); ++i) {
+    if (batch[i].chord) finishes[i] = join_chord(*batch[i].chord, expires_seconds);
+  }
+  std::vector<bool> claimed(batch.size(), false);
   if (!same_server_) {
     // Results first, on their own server: a crash before the acks only means redelivery.
     std::vector<std::vector<std::string>> commands;
-    for (const auto& done : batch) {
-      if (done.record.empty()) continue;
-      commands.push_back({"SETEX", result_key(done.task_id), expires, done.record});
-      commands.push_back({"PUBLISH", result_key(done.task_id), done.record});
+    auto store = [&](const std::string& task_id, const std::string& record) {
+      commands.push_back({"SETEX", result_key(task_id), expires, record});
+      commands.push_back({"PUBLISH", result_key(task_id), record});
+    };
+    for (std::size_t i = 0; i < batch.size(); ++i) {
+      const auto& done = batch[i];
+      if (!done.record.empty()) store(done.task_id, done.record);
+      for (const auto& [id, record] : done.records) store(id, record);
+      if (!finishes[i]) continue;
+      const std::string group_id = done.chord->group_id;
+      auto deleted =
+          checked(backend_.command({"DEL", chord_key(group_id, ".j"), chord_key(group_id, ".t"),
+                                    chord_key(group_id, ".s")}));
+      claimed[i] = deleted.integer > 0;
+      if (claimed[i]) {
+        for (const auto& [id, record] : finishes[i]->records) store(id, record);
+      }
     }
     for (const auto& reply : backend_.pipeline(commands)) checked(reply);
   }
   std::vector<std::string> args{std::to_string(same_server_ ? backend_db_ : broker_db_),
                                 std::to_string(broker_db_), expires};
-  for (const auto& done : batch) {
+  auto add_records = [&](const std::vector<std::pair<std::string, std::string>>& records) {
+    args.push_back(std::to_string(same_server_ ? records.size() : 0));
+    if (!same_server_) return;
+    for (const auto& [id, record] : records) {
+      args.push_back(result_key(id));
+      args.push_back(record);
+    }
+  };
+  auto add_publishes = [&](const std::vector<Publish>& publishes) {
+    args.push_back(std::to_string(publishes.size()));
+    for (const auto& message : publishes) {
+      args.push_back(message.queue.empty() ? std::string() : binding_key(message.queue));
+      args.push_back(message.queue.empty() ? std::string() : binding_member(message.queue));
+      args.push_back(message.queue_key);
+      args.push_back(message.envelope);
+    }
+  };
+  for (std::size_t i = 0; i < batch.size(); ++i) {
+    const auto& done = batch[i];
     args.push_back(result_key(done.task_id));
     args.push_back(same_server_ ? done.record : std::string());
     args.push_back(done.tag);
-    args.push_back(done.retry_envelope);
-    args.push_back(done.retry_queue_key);
+    add_records(done.records);
+    std::vector<Publish> publishes = done.publishes;
+    if (!done.retry_envelope.empty()) {
+      publishes.push_back({std::string(), done.retry_queue_key, done.retry_envelope});
+    }
+    if (claimed[i]) {
+      publishes.insert(publishes.end(), finishes[i]->publishes.begin(),
+                       finishes[i]->publishes.end());
+    }
+    add_publishes(publishes);
+    if (same_server_ && finishes[i]) {
+      const std::string& group_id = done.chord->group_id;
+      args.insert(args.end(), {"3", chord_key(group_id, ".j"), chord_key(group_id, ".t"),
+                               chord_key(group_id, ".s")});
+      add_records(finishes[i]->records);
+      add_publishes(finishes[i]->publishes);
+    } else {
+      args.insert(args.end(), {"0", "0", "0"});
+    }
   }
   eval(broker_, lua::kComplete, {std::string(kUnackedHash), std::string(kUnackedIndex)}, args);
 }

@@ -8,8 +8,10 @@
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <utility>
 #include <vector>
 
+#include "celery/canvas.hpp"
 #include "celery/envelope.hpp"
 #include "redis/client.hpp"
 
@@ -37,16 +39,23 @@ class Broker {
   // Blocks until `key` holds a message or the timeout passes, without taking anything.
   void wait_for_message(const std::string& key, double timeout_seconds);
   // A finished task: its result record to store (unless empty), then its message to ack, or
-  // to replace by `retry_envelope` on `retry_queue_key` when it is retried.
+  // to replace by `retry_envelope` on `retry_queue_key` when it is retried. What its canvas
+  // asks for (celery/canvas.hpp) comes along: further results, messages to publish and its
+  // part of a chord.
   struct Completion {
     std::string task_id;
     std::string record;
     std::string tag;
     std::string retry_envelope;
     std::string retry_queue_key;
+    std::vector<std::pair<std::string, std::string>> records;  // task id, record
+    std::vector<Publish> publishes;
+    std::optional<ChordPart> chord;
   };
-  // Stores the results and acks the messages of a batch. When broker and backend are the
-  // same Redis server this is one Lua script: results and acks land together or not at all.
+  // Stores the results and acks the messages of a batch, publishing what follows them. When
+  // broker and backend are the same Redis server this is one Lua script after the chord
+  // parts have joined: results, follow-up messages and acks land together or not at all, and
+  // a chord's body is written by one completion only, even if a part runs twice.
   void complete(const std::vector<Completion>& batch, std::int64_t expires_seconds);
   // Puts an unacked message back on a queue (if still unacked), atomically with its removal.
   bool requeue(const std::string& tag, const std::string& envelope, const std::string& queue_key);
@@ -60,6 +69,8 @@ class Broker {
   std::int64_t queue_length(const std::vector<std::string>& keys);
 
  private:
+  // Adds a chord part to its join; what the body needs when this part completed the chord.
+  std::optional<ChordFinish> join_chord(const ChordPart& part, std::int64_t expires_seconds);
   redis::Reply eval(redis::Connection& connection, std::string_view script,
                     const std::vector<std::string>& keys, const std::vector<std::string>& args);
 
