@@ -4,8 +4,10 @@
 #include <exception>
 #include <stdexcept>
 
+#include "celery/canvas.hpp"
 #include "celery/keys.hpp"
 #include "celery/timestamps.hpp"
+#include "core/log.hpp"
 #include "tasks/registry.hpp"
 
 namespace october::worker {
@@ -76,11 +78,21 @@ celery::Broker::Completion settle(const celery::TaskMessage& message, const std:
   completion.task_id = message.id;
   completion.tag = tag;
   const bool success = outcome.state == TaskState::success;
-  if (success && !message.ignore_result) {
-    completion.record = celery::success_record(message.id, outcome.result);
-  } else if (!success) {
-    completion.record = celery::failure_record(message.id, outcome.state, outcome.exception);
+  celery::FollowUps follow =
+      celery::follow_ups(message, outcome.state, outcome.result, outcome.exception, now);
+  if (!follow.skipped.empty()) {
+    log::warn("canvas signatures not applied: october-worker applies task signatures only",
+              {{"id", message.id}, {"signatures", follow.skipped.size()}});
   }
+  celery::RecordLinks links{std::move(follow.children), message.group, message.parent_id};
+  if (success && !message.ignore_result) {
+    completion.record = celery::success_record(message.id, outcome.result, links);
+  } else if (!success) {
+    completion.record = celery::failure_record(message.id, outcome.state, outcome.exception, links);
+  }
+  completion.records = std::move(follow.records);
+  completion.publishes = std::move(follow.publishes);
+  completion.chord = std::move(follow.chord);
   if (outcome.state == TaskState::retry) {
     celery::TaskMessage next = message;
     next.retries = message.retries + 1;

@@ -145,5 +145,20 @@ TEST(Outcome, ARetryPublishesTheNextAttempt) {
   EXPECT_EQ(next.priority, 6);
 }
 
+TEST(Outcome, WhatFollowsATaskIsWrittenWithItsAck) {
+  auto message = message_for("add");
+  message.parent_id = "parent-0";
+  message.embed["chain"] = json::array{json::object{
+      {"task", "add"}, {"args", json::array{10}}, {"options", json::object{{"task_id", "next"}}}}};
+  auto completion = settle(message, "tag-1", run_guarded("add", [] { return json::value(3); }), 0);
+  ASSERT_EQ(completion.publishes.size(), 1U);
+  EXPECT_EQ(celery::decode_envelope(completion.publishes[0].envelope).args, (json::array{3, 10}));
+  auto record = json::parse(completion.record);
+  EXPECT_EQ(record.at("parent_id"), "parent-0");
+  EXPECT_EQ(record.at("children"),
+            (json::array{json::array{json::array{"next", nullptr}, nullptr}}));
+  EXPECT_FALSE(completion.chord);
+}
+
 }  // namespace
 }  // namespace october::worker
