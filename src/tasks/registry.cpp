@@ -63,6 +63,20 @@ std::optional<double> as_number(const json::value& value) {
 
 void check(const TaskSpec& spec, const Param& param, const json::value& value) {
   const std::string where = spec.name + "() argument '" + param.name + "'";
+  if (param.type == Param::Type::numbers) {
+    if (!value.is_array()) {
+      throw type_error(where + " must be list, not " + python_type_name(value));
+    }
+    if (static_cast<double>(value.get_array().size()) > param.max) {
+      throw value_error(where + " may hold at most " + format_double(param.max) + " items");
+    }
+    for (const auto& item : value.get_array()) {
+      if (!as_number(item)) {
+        throw type_error(where + " must hold int or float, not " + python_type_name(item));
+      }
+    }
+    return;
+  }
   if (param.type == Param::Type::string) {
     if (!value.is_string()) {
       throw type_error(where + " must be str, not " + python_type_name(value));
@@ -96,6 +110,22 @@ json::value add(const std::vector<json::value>& args) {
   return *as_number(x) + *as_number(y);
 }
 
+// Python's sum(): exact while every item is an int and the total fits, else a float.
+json::value sum(const json::array& items) {
+  std::int64_t total = 0;
+  bool exact = true;
+  double approximate = 0;
+  for (const auto& item : items) {
+    approximate += *as_number(item);
+    if (exact && item.is_int64()) {
+      exact = !__builtin_add_overflow(total, item.get_int64(), &total);
+    } else {
+      exact = false;
+    }
+  }
+  return exact ? json::value(total) : json::value(approximate);
+}
+
 std::vector<TaskSpec> make_registry() {
   using Type = Param::Type;
   std::vector<TaskSpec> specs;
@@ -106,6 +136,11 @@ std::vector<TaskSpec> make_registry() {
                    "x + y",
                    {{"x", Type::number, -1e300, 1e300}, {"y", Type::number, -1e300, 1e300}},
                    [](const auto& args, Context&) { return add(args); }});
+  // A chord body's shape: it is called with the list of its header's results.
+  specs.push_back({"tsum",
+                   "The sum of a list of numbers",
+                   {{"numbers", Type::numbers, 0, 100000}},
+                   [](const auto& args, Context&) { return sum(args[0].get_array()); }});
   specs.push_back({"prime",
                    "The n-th prime",
                    {{"n", Type::integer, 1, 1e9}},

@@ -68,7 +68,7 @@ class Context {
 TaskError soft_time_limit_exceeded();
 
 struct Param {
-  enum class Type { integer, number, string };
+  enum class Type { integer, number, string, numbers };  // numbers: a list of int or float
   std::string name;
   Type type = Type::integer;
   double min = 0;
