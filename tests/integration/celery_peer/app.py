@@ -87,3 +87,15 @@ def fail(self, message="task failed on purpose", max_retries=0, countdown=1):
         raise self.retry(exc=ValueError(message), max_retries=max_retries,
                          countdown=countdown * 2 ** self.request.retries)
     raise ValueError(message)
+
+
+@app.task(name="tsum")
+def tsum(numbers):
+    return sum(numbers)
+
+
+@app.task(name="record_errback")
+def record_errback(task_id):
+    """An errback of one argument: Celery 5.2 sends it as a task called with the failed task's
+    id (a task taking (request, exc, traceback) is instead called inline by the failing worker)."""
+    return task_id
