@@ -1,6 +1,7 @@
 """october-worker under failure: SIGKILL mid-batch (recovered by a new october-worker and by a
 real Python Celery worker through kombu's visibility timeout), a Redis restart under load, and
-SIGTERM with tasks running. Every task must end with exactly one stored result."""
+SIGTERM with tasks running, and a chain and a chord in flight at a SIGKILL. Every task must end
+with exactly one stored result."""
 
 from __future__ import annotations
 
@@ -166,6 +167,60 @@ def test_sigkill_python_celery_worker_recovered_by_october_worker(
     assert_all_succeeded(backend, batch)
     assert_broker_drained(broker)
     assert worker.metrics().value("celery_messages_restored_total") == left
+
+
+def finished_runs(workers, task_id: str) -> int:
+    """How many times any of `workers` logged that it stored `task_id`'s result and acked it."""
+    runs = 0
+    for worker in workers:
+        for line in worker.stdout_lines():
+            try:
+                entry = json.loads(line)
+            except ValueError:
+                continue
+            runs += entry.get("msg") == "task finished" and entry.get("id") == task_id
+    return runs
+
+
+def test_sigkill_with_chain_and_chord_in_flight(redis_factory, worker_factory,
+                                                celery_app_factory):
+    """A chain and a chord in flight when october-worker is SIGKILLed: after a new worker
+    restores their messages, every task of both ran to a stored result exactly once, the
+    chain's last link included, and the chord's body was called once."""
+    from celery import chain, chord
+    redis = redis_factory()
+    app = celery_app_factory(redis)
+    broker, backend = redis_client(redis, 0), redis_client(redis, 1)
+    first = worker_factory(redis, env={"CONCURRENCY": "4",
+                                       "VISIBILITY_TIMEOUT_SECONDS": VISIBILITY})
+
+    def sleep(*args):
+        return app.signature("sleep", args=args)
+
+    # Each link sleeps what the previous one returned: one second each.
+    links = chain(sleep(1), sleep(), sleep(), sleep()).apply_async()
+    body = chord([sleep(1) for _ in range(8)])(app.signature("tsum"))
+    group_id = body.parent.id
+    joined = f"celery-taskset-meta-{group_id}.j"
+    wait_for(lambda: 3 <= backend.zcard(joined) < 8, timeout=15, interval=0.05,
+             what=lambda: f"the chord part-way joined ({backend.zcard(joined)}/8)")
+    first.kill_group()
+    assert broker.hlen("unacked") > 0, "nothing was in flight when the worker was killed"
+    assert task_meta(backend, links.id) is None and task_meta(backend, body.id) is None
+
+    second = worker_factory(redis, env={"CONCURRENCY": "4",
+                                        "VISIBILITY_TIMEOUT_SECONDS": VISIBILITY})
+    assert links.get(timeout=45) == 1
+    assert body.get(timeout=45) == 8
+    chain_ids, node = [], links
+    while node is not None:
+        chain_ids.append(node.id)
+        node = node.parent
+    ids = chain_ids + [r.id for r in body.parent.results] + [body.id]
+    runs = {tid: finished_runs([first, second], tid) for tid in ids}
+    assert all(n == 1 for n in runs.values()), runs
+    assert not any(backend.exists(f"celery-taskset-meta-{group_id}{s}") for s in (".j", ".t", ".s"))
+    assert_broker_drained(broker)
 
 
 def test_redis_restart_under_load(aof_redis_factory, worker_factory, celery_app_factory):
