@@ -1,6 +1,9 @@
 #include "redis/client.hpp"
 
 #include <hiredis/hiredis.h>
+#include <poll.h>
+
+#include <cerrno>
 
 #include "core/parse.hpp"
 
@@ -212,6 +215,31 @@ std::vector<Reply> Connection::pipeline(const std::vector<std::vector<std::strin
     freeReplyObject(reply);
   }
   return replies;
+}
+
+std::optional<Reply> Connection::receive(std::chrono::milliseconds wait) {
+  if (context_ == nullptr) connect();
+  auto fail = [this] {
+    std::string why = context_->errstr;
+    redisFree(context_);
+    context_ = nullptr;
+    throw Error(url_.redacted() + ": " + why);
+  };
+  void* raw = nullptr;
+  // A message already read into hiredis's buffer would never wake poll().
+  if (redisGetReplyFromReader(context_, &raw) != REDIS_OK) fail();
+  if (raw == nullptr) {
+    // hiredis cannot resume after a socket timeout, so the wait is a poll() on its descriptor.
+    pollfd readable{context_->fd, POLLIN, 0};
+    int ready = poll(&readable, 1, static_cast<int>(wait.count()));
+    if (ready == 0 || (ready < 0 && errno == EINTR)) return std::nullopt;
+    if (ready < 0) throw Error(url_.redacted() + ": poll failed");
+    if (redisGetReply(context_, &raw) != REDIS_OK || raw == nullptr) fail();
+  }
+  auto* reply = static_cast<redisReply*>(raw);
+  Reply out = convert(reply);
+  freeReplyObject(reply);
+  return out;
 }
 
 std::optional<std::string> Connection::ping() {

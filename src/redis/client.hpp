@@ -54,6 +54,10 @@ class Connection {
   // Sends every command, then reads every reply: one network round trip for the lot.
   std::vector<Reply> pipeline(const std::vector<std::vector<std::string>>& commands);
 
+  // After SUBSCRIBE or PSUBSCRIBE: the next message the server pushes, or nullopt when none came
+  // within `wait`. Throws Error like command().
+  std::optional<Reply> receive(std::chrono::milliseconds wait);
+
   // Empty when the server answered PONG, else why not.
   std::optional<std::string> ping();
 
