@@ -136,8 +136,12 @@ void Worker::schedule(Job job) {
       log::warn("unreadable eta; running now", {{"id", job.message.id}, {"error", e.what()}});
     }
   }
+  const double now = celery::now_unix();
+  ledger_.received(job.delivery.tag, job.message, eta, now);
+  // A revoked ETA message is settled now, as Celery discards it on arrival.
+  const bool hold = eta > now && !ledger_.revoked(job.message.id);
   std::lock_guard lock(mutex_);
-  if (eta > celery::now_unix()) {
+  if (hold) {
     scheduled_.emplace(eta, std::move(job));  // held unacked, outside the prefetch bound
   } else {
     runnable_.push_back(std::move(job));

@@ -38,6 +38,7 @@ class WorkerService final : public Service {
     worker_.start();
     const CommonConfig& common = config_.common;
     log::info("worker started", {{"host", common.host},
+                                 {"hostname", worker_.hostname()},
                                  {"port", server.port()},
                                  {"queues", config_.queues},
                                  {"version", build_info::version()},

@@ -1,6 +1,7 @@
 #include "worker/outcome.hpp"
 
 #include <boost/json/array.hpp>
+#include <boost/json/string.hpp>
 #include <exception>
 #include <stdexcept>
 
@@ -43,10 +44,11 @@ bool expired(const celery::TaskMessage& message, double now) {
   return expires > 0 && expires < now;
 }
 
-Outcome revoked() {
+Outcome revoked(std::string_view reason) {
   Outcome outcome;
   outcome.state = TaskState::revoked;
-  outcome.exception = {"TaskRevokedError", "celery.exceptions", json::array{"expired"}, ""};
+  outcome.exception = {"TaskRevokedError", "celery.exceptions", json::array{json::string(reason)},
+                       ""};
   return outcome;
 }
 

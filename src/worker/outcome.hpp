@@ -21,8 +21,9 @@ struct Outcome {
 
 // True once the message's `expires` has passed at `now`; an unreadable expiry never passes.
 bool expired(const celery::TaskMessage& message, double now);
-// REVOKED: a message past its expiry is not run, as in Celery.
-Outcome revoked();
+// REVOKED: a message past its expiry ("expired"), revoked before it ran ("revoked") or
+// terminated while running ("terminated") is not run or not reported, as in Celery.
+Outcome revoked(std::string_view reason = "expired");
 // FAILURE NotRegistered: what a Celery worker stores for a task name it does not know.
 Outcome not_registered(std::string_view task);
 // Runs `body` (the argument binding too, so bad arguments are FAILURE) and says how it ended:

@@ -28,6 +28,7 @@ namespace json = boost::json;
 namespace {
 
 using Clock = std::chrono::steady_clock;
+constexpr int kCancelPollMs = 100;
 
 json::object error_object(const tasks::TaskError& error) {
   return {{"type", error.type},
@@ -68,7 +69,8 @@ void write_all(int fd, const std::string& data) {
 }  // namespace
 
 json::value run_in_child(const tasks::TaskSpec& spec, const std::vector<json::value>& args,
-                         std::int64_t retries, double soft_seconds, double hard_seconds) {
+                         std::int64_t retries, double soft_seconds, double hard_seconds,
+                         const tasks::Context* cancel) {
   std::array<int, 2> to_child{};
   std::array<int, 2> from_child{};
   if (pipe2(to_child.data(), O_CLOEXEC) != 0) throw std::runtime_error("pipe failed");
@@ -115,6 +117,13 @@ json::value run_in_child(const tasks::TaskSpec& spec, const std::vector<json::va
                              "TimeLimitExceeded(" + format_double(hard_seconds) + ")",
                              json::array{hard_seconds});
     }
+    if (cancel != nullptr && cancel->cancelled()) {
+      // SIGKILL: the child inherits the worker's blocked SIGTERM, so only KILL is sure to stop it.
+      kill(pid, SIGKILL);
+      waitpid(pid, nullptr, 0);
+      throw tasks::TaskError("Terminated", "billiard.exceptions", "Terminated(9)",
+                             json::array{SIGKILL});
+    }
     if (!soft_sent && now >= at(soft_seconds)) {
       kill(pid, SIGUSR1);  // the child cancels the task's context
       soft_sent = true;
@@ -126,6 +135,8 @@ json::value run_in_child(const tasks::TaskSpec& spec, const std::vector<json::va
         next == Clock::time_point::max()
             ? -1
             : static_cast<int>(std::chrono::ceil<std::chrono::milliseconds>(next - now).count());
+    // A cancellation is looked at every tenth of a second.
+    if (cancel != nullptr && (wait_ms < 0 || wait_ms > kCancelPollMs)) wait_ms = kCancelPollMs;
     pollfd readable{parent_in.fd, POLLIN, 0};
     int ready = poll(&readable, 1, wait_ms);
     if (ready < 0 && errno == EINTR) continue;

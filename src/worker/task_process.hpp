@@ -15,10 +15,12 @@ inline constexpr const char* kRunTaskFlag = "--run-task";
 // Parent side. Returns the task's value, or throws tasks::TaskError (the task's own failure,
 // TimeLimitExceeded, or WorkerLostError when the child died) or tasks::Retry. At `soft_seconds`
 // the child's context is cancelled (SoftTimeLimitExceeded in the body); at `hard_seconds` the
-// child is killed. Zero means no such limit.
+// child is killed. Zero means no such limit. Once `cancel` is cancelled (a terminate, or the
+// worker giving up at shutdown) the child is killed and the call throws Terminated.
 boost::json::value run_in_child(const tasks::TaskSpec& spec,
                                 const std::vector<boost::json::value>& args, std::int64_t retries,
-                                double soft_seconds, double hard_seconds);
+                                double soft_seconds, double hard_seconds,
+                                const tasks::Context* cancel = nullptr);
 
 // Child side: reads the call from stdin, writes the outcome to stdout; the process exit code.
 int run_task_child();

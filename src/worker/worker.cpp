@@ -1,6 +1,9 @@
 #include "worker/worker.hpp"
 
+#include <unistd.h>
+
 #include <algorithm>
+#include <csignal>
 
 #include "celery/keys.hpp"
 #include "celery/timestamps.hpp"
@@ -31,6 +34,7 @@ void add_worker_options(config::Options& options, WorkerConfig& config) {
                      "default hard time limit per task; 0 means none");
   options.add_double("TASK_SOFT_TIME_LIMIT_SECONDS", &config.task_soft_time_limit_seconds, 0, 86400,
                      "default soft time limit per task; 0 means none");
+  add_control_options(options, config.hostname, config.send_events);
 }
 
 Worker::Worker(const WorkerConfig& config, metrics::Registry& registry)
@@ -41,6 +45,26 @@ Worker::Worker(const WorkerConfig& config, metrics::Registry& registry)
       concurrency_(config.concurrency == 0 ? cores()
                                            : static_cast<std::size_t>(config.concurrency)),
       capacity_(concurrency_ * static_cast<std::size_t>(config.prefetch_multiplier)),
+      hostname_(node_name(config.hostname)),
+      ledger_(hostname_, getpid()),
+      events_(broker_url_, hostname_, clock_,
+              [this] {
+                return WorkerLoad{ledger_.active_count(), ledger_.processed()};
+              }),
+      commands_(ledger_,
+                {.hostname = hostname_,
+                 .pid = getpid(),
+                 .concurrency = static_cast<std::int64_t>(concurrency_),
+                 .prefetch_count = static_cast<std::int64_t>(capacity_),
+                 .queues = queues_,
+                 .broker = broker_url_,
+                 .soft_time_limit = config.task_soft_time_limit_seconds,
+                 .hard_time_limit = config.task_time_limit_seconds},
+                clock_,
+                {.set_task_events = [this](bool on) { return set_task_events(on); },
+                 .send_heartbeat = [this] { events_.send("worker-heartbeat", {}); },
+                 .shutdown = [] { kill(getpid(), SIGTERM); }}),
+      control_(commands_, clock_),
       tasks_total_(registry.counter("celery_tasks_total", "Tasks finished, by task and state.",
                                     {"task", "state"})),
       durations_(registry.histogram("celery_task_duration_seconds", "Task run time.", {"task"},
@@ -68,6 +92,13 @@ Worker::Worker(const WorkerConfig& config, metrics::Registry& registry)
   registry.callback("celery_worker_concurrency", "Tasks this worker runs at once.",
                     metrics::Type::gauge, [this] { return static_cast<double>(concurrency_); });
   for (const auto& queue : queues_) queue_length_.labels({queue}).set(0);
+  if (config.send_events) set_task_events(true);
+}
+
+bool Worker::set_task_events(bool on) {
+  if (!on) return ledger_.set_task_events({});
+  return ledger_.set_task_events(
+      [this](std::string_view type, const json::object& fields) { events_.send(type, fields); });
 }
 
 Worker::~Worker() {
@@ -75,6 +106,8 @@ Worker::~Worker() {
 }
 
 void Worker::start() {
+  events_.start();
+  control_.start();
   completer_ = std::thread([this] { complete_loop(); });
   fetcher_ = std::thread([this] { fetch_loop(); });
   for (std::size_t i = 0; i < concurrency_; ++i)
@@ -198,29 +231,36 @@ json::value Worker::run_body(const tasks::TaskSpec& spec, const std::vector<json
   const double soft = message.soft_time_limit.value_or(config_.task_soft_time_limit_seconds);
   if (hard <= 0 && soft <= 0) return spec.run(args, *context);
   // With a limit the body runs in a child process: the hard limit can then really stop it.
-  return run_in_child(spec, args, message.retries, soft, hard);
+  return run_in_child(spec, args, message.retries, soft, hard, context.get());
 }
 
 std::optional<Worker::Finished> Worker::process(const Job& job) {
   const auto started = std::chrono::steady_clock::now();
   const tasks::TaskSpec* spec = tasks::find(job.message.task);
-  const Outcome outcome = run(job, spec);
-  if (abandoned()) return std::nullopt;  // shutting down: the message was requeued
+  Outcome outcome = run(job, spec);
+  if (abandoned()) {  // shutting down: the message was requeued
+    ledger_.forget(job.delivery.tag);
+    return std::nullopt;
+  }
+  const double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  outcome = ledger_.finished(job.delivery.tag, job.message, std::move(outcome), seconds);
   Finished finished{settle(job.message, job.delivery.tag, outcome, celery::now_unix()),
                     spec != nullptr ? spec->name : "unknown", outcome.state};
-  finished.seconds =
-      std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  finished.seconds = seconds;
   return finished;
 }
 
 Outcome Worker::run(const Job& job, const tasks::TaskSpec* spec) {
   const celery::TaskMessage& message = job.message;
   if (expired(message, celery::now_unix())) return revoked();
+  if (ledger_.revoked(message.id)) return revoked("revoked");
   if (spec == nullptr) {
     log::warn("received unregistered task", {{"task", message.task}, {"id", message.id}});
     return not_registered(message.task);
   }
   auto context = track(job.delivery.tag, message.retries);
+  ledger_.started(job.delivery.tag, context, celery::now_unix());
   return run_guarded(message.task, [&] {
     return run_body(*spec, tasks::bind(*spec, message.args, message.kwargs), message, context);
   });
@@ -255,6 +295,8 @@ bool Worker::wait_idle(std::chrono::steady_clock::time_point deadline) {
 
 bool Worker::stop() {
   stop_fetching();
+  control_.stop();
+  events_.stop();
   std::vector<Delivery> unfinished;
   {
     std::lock_guard lock(mutex_);

@@ -18,12 +18,16 @@
 
 #include "celery/broker.hpp"
 #include "celery/envelope.hpp"
+#include "celery/kombu.hpp"
 #include "celery/records.hpp"
 #include "core/config.hpp"
 #include "core/metrics.hpp"
 #include "redis/client.hpp"
 #include "service/common_config.hpp"
 #include "tasks/registry.hpp"
+#include "worker/control.hpp"
+#include "worker/events.hpp"
+#include "worker/ledger.hpp"
 #include "worker/outcome.hpp"
 
 namespace october::worker {
@@ -37,6 +41,8 @@ struct WorkerConfig {
   std::int64_t result_expires_seconds = 86400;
   double task_time_limit_seconds = 0;       // 0: none unless the message sets one
   double task_soft_time_limit_seconds = 0;  // 0: none unless the message sets one
+  std::string hostname;                     // empty: celery@<host name>
+  bool send_events = false;                 // task events (Celery's -E)
 };
 
 void add_worker_options(config::Options& options, WorkerConfig& config);
@@ -59,6 +65,7 @@ class Worker {
   bool stop();
 
   [[nodiscard]] bool redis_ok() const { return redis_ok_.load(); }
+  [[nodiscard]] const std::string& hostname() const { return hostname_; }
   [[nodiscard]] std::string redis_error() const;
 
  private:
@@ -118,6 +125,8 @@ class Worker {
   // The context stop() cancels to interrupt the task running for `tag`.
   std::shared_ptr<tasks::Context> track(const std::string& tag, std::int64_t retries);
   bool abandoned() const;
+  // Task events on or off (WORKER_SEND_EVENTS, enable_events): true when that changed.
+  bool set_task_events(bool on);
   void set_redis(bool ok, const std::string& error);
   // Retries `action` through Redis outages until it works or the worker gives up.
   template <typename Action>
@@ -145,6 +154,15 @@ class Worker {
   bool abandon_ = false;
   std::string redis_error_ = "no Redis call has completed yet";
   std::atomic<bool> redis_ok_{false};
+
+  // Remote control and events (control.hpp, events.hpp): the node name, its clock, what it
+  // knows of its tasks, and the two threads that speak for it.
+  std::string hostname_;
+  celery::LamportClock clock_;
+  TaskLedger ledger_;
+  EventSender events_;
+  Commands commands_;
+  ControlServer control_;
 
   metrics::Family<metrics::Counter>& tasks_total_;
   metrics::Family<metrics::Histogram>& durations_;

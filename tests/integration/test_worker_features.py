@@ -418,7 +418,7 @@ def test_result_expires_seconds(redis_factory, worker_factory, celery_app_factor
 WORKER_VARS = ["HOST", "PORT", "CELERY_BROKER_URL", "CELERY_RESULT_BACKEND", "LOG_LEVEL",
                "CONCURRENCY", "QUEUES", "VISIBILITY_TIMEOUT_SECONDS", "RESULT_EXPIRES_SECONDS",
                "TASK_TIME_LIMIT_SECONDS", "TASK_SOFT_TIME_LIMIT_SECONDS",
-               "SHUTDOWN_TIMEOUT_SECONDS"]
+               "SHUTDOWN_TIMEOUT_SECONDS", "WORKER_HOSTNAME", "WORKER_SEND_EVENTS"]
 
 
 def test_help_exits_zero_and_lists_settings():
@@ -438,7 +438,8 @@ BAD_WORKER_ENV = [
     ("TASK_SOFT_TIME_LIMIT_SECONDS", "-1"), ("TASK_TIME_LIMIT_SECONDS", "abc"),
     ("PREFETCH_MULTIPLIER", "0"), ("PORT", "70000"), ("LOG_LEVEL", "loud"),
     ("CELERY_BROKER_URL", "http://127.0.0.1:6379/0"),
-    ("SHUTDOWN_TIMEOUT_SECONDS", "-1"),
+    ("SHUTDOWN_TIMEOUT_SECONDS", "-1"), ("WORKER_HOSTNAME", "a b"),
+    ("WORKER_SEND_EVENTS", "maybe"),
 ]
 
 
