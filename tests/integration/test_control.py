@@ -1,0 +1,202 @@
+"""Remote control of october-worker through Celery's broadcast mailbox, driven by the real
+Celery CLI (`celery inspect ...`, `celery control ...`, `celery status`) and the real
+`app.control` API: inspect replies keyed by node name, revoke (before arrival, and terminate of
+a running task, in a thread and in a child process), shutdown, destination, the error replies
+of commands october does not offer, and a mixed fleet with a Python Celery worker."""
+
+from __future__ import annotations
+
+import socket
+import time
+
+import pytest
+
+from support.celery_cli import celery_cli, celery_json
+from support.peers import task_meta, redis_client
+from support.processes import wait_for
+
+pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
+
+RESULT_TIMEOUT = 15
+NODE = "october-ctl@testhost"
+
+
+@pytest.fixture
+def stack(redis_factory, worker_factory, celery_app_factory):
+    redis = redis_factory()
+    worker = worker_factory(redis, env={"WORKER_HOSTNAME": NODE})
+    app = celery_app_factory(redis)
+    return redis, worker, app
+
+
+def replies_by_node(replies) -> dict:
+    merged = {}
+    for reply in replies or []:
+        merged.update(reply)
+    return merged
+
+
+def test_cli_inspect_ping_lists_the_worker_by_hostname(stack):
+    redis, _, _ = stack
+    assert celery_json(redis, "inspect", "ping") == {NODE: {"ok": "pong"}}
+
+
+def test_default_hostname_is_celery_at_host(redis_factory, worker_factory):
+    redis = redis_factory()
+    worker_factory(redis)
+    assert celery_json(redis, "inspect", "ping") == {
+        f"celery@{socket.gethostname()}": {"ok": "pong"}}
+
+
+def test_cli_status_lists_the_node(stack):
+    redis, _, _ = stack
+    done = celery_cli(redis, "status")
+    assert done.returncode == 0, done.stderr
+    assert f"{NODE}: OK" in done.stdout
+    assert "1 node online." in done.stdout
+
+
+def test_cli_inspect_registered_stats_and_active(stack):
+    redis, worker, app = stack
+    registered = celery_json(redis, "inspect", "registered")[NODE]
+    assert {"add", "ping", "sleep", "fail", "prime"} <= set(registered)
+    stats = celery_json(redis, "inspect", "stats")[NODE]
+    assert stats["pid"] == worker.pid
+    assert stats["pool"]["max-concurrency"] == 2
+    assert stats["broker"]["transport"] == "redis"
+    assert stats["broker"]["port"] == redis.port
+    assert int(stats["clock"]) > 0
+    app.send_task("add", args=[1, 2]).get(timeout=RESULT_TIMEOUT)
+    running = app.send_task("sleep", args=[3])
+    wait_for(lambda: celery_json(redis, "inspect", "active")[NODE], timeout=5,
+             what="the sleep task active")
+    active = celery_json(redis, "inspect", "active")[NODE]
+    assert [t["id"] for t in active] == [running.id]
+    assert active[0]["name"] == "sleep" and active[0]["args"] == [3]
+    assert active[0]["hostname"] == NODE and active[0]["worker_pid"] == worker.pid
+    assert active[0]["time_start"] > 0
+    assert running.get(timeout=RESULT_TIMEOUT) == 3
+    totals = celery_json(redis, "inspect", "stats")[NODE]["total"]
+    assert totals.get("add") == 1 and totals.get("sleep") == 1
+
+
+def test_api_reserved_scheduled_query_and_queues(stack):
+    _, _, app = stack
+    # Each inspect call waits out its one-second window: the blockers outlast all of them.
+    blockers = [app.send_task("sleep", args=[8]) for _ in range(2)]
+    waiting = app.send_task("add", args=[2, 2])
+    later = app.send_task("add", args=[3, 3], countdown=30)
+    inspect = app.control.inspect(timeout=1)
+    wait_for(lambda: len(inspect.active().get(NODE, [])) == 2, timeout=5, what="two active")
+    assert [t["id"] for t in inspect.reserved()[NODE]] == [waiting.id]
+    scheduled = inspect.scheduled()[NODE]
+    assert [s["request"]["id"] for s in scheduled] == [later.id]
+    assert scheduled[0]["eta"].endswith("+00:00")
+    query = inspect.query_task(blockers[0].id, waiting.id, "no-such-id")[NODE]
+    assert query[blockers[0].id][0] == "active"
+    assert query[waiting.id][0] == "reserved"
+    assert "no-such-id" not in query
+    queues = inspect.active_queues()[NODE]
+    assert [q["name"] for q in queues] == ["celery"]
+    app.control.revoke([b.id for b in blockers] + [later.id], terminate=True)
+    assert waiting.get(timeout=RESULT_TIMEOUT) == 4
+
+
+def test_revoked_before_arrival_is_stored_revoked_not_run(stack):
+    redis, _, app = stack
+    task_id = "revoked-before-arrival-1"
+    reply = replies_by_node(celery_json(redis, "control", "revoke", task_id))
+    assert reply == {NODE: {"ok": f"tasks {task_id} flagged as revoked"}}
+    result = app.send_task("add", args=[1, 1], task_id=task_id)
+    wait_for(lambda: result.state == "REVOKED", timeout=RESULT_TIMEOUT, what="REVOKED")
+    meta = task_meta(redis_client(redis, 1), task_id)
+    assert meta["result"]["exc_type"] == "TaskRevokedError"
+    assert meta["result"]["exc_message"] == ["revoked"]
+    assert task_id in app.control.inspect(timeout=1).revoked()[NODE]
+    # The worker goes on with the others.
+    assert app.send_task("add", args=[2, 3]).get(timeout=RESULT_TIMEOUT) == 5
+
+
+def test_revoked_eta_task_is_revoked_when_due(stack):
+    _, _, app = stack
+    result = app.send_task("add", args=[1, 1], countdown=3)
+    wait_for(lambda: app.control.inspect(timeout=1).scheduled().get(NODE), timeout=5,
+             what="the ETA task held")
+    app.control.revoke(result.id)
+    # Held until due, as in Celery; then not run.
+    wait_for(lambda: result.state == "REVOKED", timeout=15, what="REVOKED when due")
+    assert app.control.inspect(timeout=1).scheduled()[NODE] == []
+
+
+@pytest.mark.parametrize("limit", [None, 60], ids=["in-thread", "child-process"])
+def test_terminate_stops_a_running_task(stack, limit):
+    redis, _, app = stack
+    options = {"time_limit": limit} if limit else {}
+    running = app.send_task("sleep", args=[30], **options)
+    wait_for(lambda: app.control.inspect(timeout=1).active().get(NODE), timeout=5,
+             what="the sleep task active")
+    started = time.monotonic()
+    reply = replies_by_node(app.control.revoke(running.id, terminate=True, reply=True))
+    assert reply == {NODE: {"ok": f"terminate: {running.id}"}}
+    wait_for(lambda: running.state == "REVOKED", timeout=10, what="REVOKED after terminate")
+    assert time.monotonic() - started < 5, "the body was not stopped"
+    meta = task_meta(redis_client(redis, 1), running.id)
+    assert meta["result"]["exc_message"] == ["terminated"]
+    assert app.send_task("add", args=[1, 2]).get(timeout=RESULT_TIMEOUT) == 3
+
+
+def test_unsupported_and_unknown_commands_reply_with_an_error(stack):
+    _, _, app = stack
+    grow = replies_by_node(app.control.pool_grow(1, reply=True))[NODE]
+    assert "not supported" in grow["error"]
+    shrink = replies_by_node(app.control.pool_shrink(1, reply=True))[NODE]
+    assert "error" in shrink
+    rate = replies_by_node(app.control.rate_limit("add", "1/s", reply=True))[NODE]
+    assert "error" in rate
+    unknown = replies_by_node(app.control.broadcast("no_such_command", reply=True))[NODE]
+    assert unknown == {"error": "KeyError('no_such_command')"}
+
+
+def test_destination_is_respected_and_shutdown_is_graceful(redis_factory, worker_factory,
+                                                           celery_app_factory):
+    redis = redis_factory()
+    one = worker_factory(redis, env={"WORKER_HOSTNAME": "one@testhost"})
+    two = worker_factory(redis, env={"WORKER_HOSTNAME": "two@testhost"})
+    app = celery_app_factory(redis)
+    assert replies_by_node(app.control.ping(timeout=1)).keys() == {"one@testhost", "two@testhost"}
+    assert replies_by_node(app.control.ping(destination=["two@testhost"], timeout=1)) == {
+        "two@testhost": {"ok": "pong"}}
+    assert set(celery_json(redis, "inspect", "ping", "-d", "one@testhost")) == {"one@testhost"}
+    running = app.send_task("sleep", args=[1.5])
+    wait_for(lambda: replies_by_node([app.control.inspect(timeout=1).active() or {}]).get(
+        "one@testhost") or replies_by_node([app.control.inspect(timeout=1).active() or {}]).get(
+        "two@testhost"), timeout=5, what="the task running")
+    app.control.shutdown(destination=["one@testhost"])
+    assert one.wait(15) == 0, "shutdown is a graceful stop: exit 0"
+    assert two.alive()
+    # A running task was let finish (on one) or is still running (on two): either way stored.
+    assert running.get(timeout=RESULT_TIMEOUT) == 1.5
+    assert replies_by_node(app.control.ping(timeout=1)).keys() == {"two@testhost"}
+    logs = [r for r in one.log_records() if r.get("msg") == "shutdown requested by remote control"]
+    assert logs, "the worker logs why it stopped"
+
+
+def test_mixed_fleet_answers_the_same_broadcast(redis_factory, worker_factory,
+                                                celery_peer_factory, celery_app_factory):
+    redis = redis_factory()
+    worker_factory(redis, env={"WORKER_HOSTNAME": NODE})
+    peer = celery_peer_factory(redis)
+    app = celery_app_factory(redis)
+    replies = wait_for(lambda: (lambda r: r if len(r) == 2 else None)(
+        replies_by_node(app.control.ping(timeout=1))), timeout=10, what="two replies")
+    assert NODE in replies
+    peer_nodes = [n for n in replies if n != NODE]
+    assert len(peer_nodes) == 1 and peer_nodes[0].endswith("@localhost")
+    done = celery_cli(redis, "status")
+    assert "2 nodes online." in done.stdout
+    registered = celery_json(redis, "inspect", "registered")
+    assert set(registered) == {NODE, peer_nodes[0]}
+    # Both revoke, each in its own set.
+    app.control.revoke("mixed-revoke-1")
+    revoked = app.control.inspect(timeout=1).revoked()
+    assert all("mixed-revoke-1" in ids for ids in revoked.values()) and len(revoked) == 2
