@@ -167,15 +167,14 @@ def test_destination_is_respected_and_shutdown_is_graceful(redis_factory, worker
     assert replies_by_node(app.control.ping(destination=["two@testhost"], timeout=1)) == {
         "two@testhost": {"ok": "pong"}}
     assert set(celery_json(redis, "inspect", "ping", "-d", "one@testhost")) == {"one@testhost"}
-    running = app.send_task("sleep", args=[1.5])
-    wait_for(lambda: replies_by_node([app.control.inspect(timeout=1).active() or {}]).get(
-        "one@testhost") or replies_by_node([app.control.inspect(timeout=1).active() or {}]).get(
-        "two@testhost"), timeout=5, what="the task running")
+    running = app.send_task("sleep", args=[4])
+    wait_for(lambda: any(replies_by_node([app.control.inspect(timeout=1).active() or {}])
+                         .values()), timeout=10, what="the task running")
     app.control.shutdown(destination=["one@testhost"])
     assert one.wait(15) == 0, "shutdown is a graceful stop: exit 0"
     assert two.alive()
     # A running task was let finish (on one) or is still running (on two): either way stored.
-    assert running.get(timeout=RESULT_TIMEOUT) == 1.5
+    assert running.get(timeout=RESULT_TIMEOUT) == 4
     assert replies_by_node(app.control.ping(timeout=1)).keys() == {"two@testhost"}
     logs = [r for r in one.log_records() if r.get("msg") == "shutdown requested by remote control"]
     assert logs, "the worker logs why it stopped"
