@@ -60,8 +60,15 @@ KombuMessage decode_kombu_message(std::string_view raw) {
 }
 
 std::string fanout_channel(int db, std::string_view exchange, std::string_view routing_key) {
-  std::string channel = "/" + std::to_string(db) + "." + std::string(exchange);
-  if (!routing_key.empty()) channel += "/" + std::string(routing_key);
+  // Appends rather than operator+ chains: GCC 12 warns falsely (-Wrestrict) on "/" + string.
+  std::string channel = "/";
+  channel += std::to_string(db);
+  channel += '.';
+  channel += exchange;
+  if (!routing_key.empty()) {
+    channel += '/';
+    channel += routing_key;
+  }
   return channel;
 }
 
