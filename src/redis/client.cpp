@@ -162,6 +162,13 @@ void Connection::connect() {
   if (url_.db != 0) check({"SELECT", std::to_string(url_.db)});
 }
 
+void Connection::fail() {
+  std::string why = context_->errstr;
+  redisFree(context_);
+  context_ = nullptr;
+  throw Error(url_.redacted() + ": " + why);
+}
+
 Reply Connection::command(const std::vector<std::string>& argv) {
   if (context_ == nullptr) connect();
   std::vector<const char*> args;
@@ -174,12 +181,7 @@ Reply Connection::command(const std::vector<std::string>& argv) {
   }
   auto* reply = static_cast<redisReply*>(
       redisCommandArgv(context_, static_cast<int>(args.size()), args.data(), lengths.data()));
-  if (reply == nullptr) {
-    std::string why = context_->errstr;
-    redisFree(context_);
-    context_ = nullptr;
-    throw Error(url_.redacted() + ": " + why);
-  }
+  if (reply == nullptr) fail();
   Reply out = convert(reply);
   freeReplyObject(reply);
   return out;
@@ -187,12 +189,6 @@ Reply Connection::command(const std::vector<std::string>& argv) {
 
 std::vector<Reply> Connection::pipeline(const std::vector<std::vector<std::string>>& commands) {
   if (context_ == nullptr) connect();
-  auto fail = [this] {
-    std::string why = context_->errstr;
-    redisFree(context_);
-    context_ = nullptr;
-    throw Error(url_.redacted() + ": " + why);
-  };
   for (const auto& argv : commands) {
     std::vector<const char*> args;
     std::vector<std::size_t> lengths;
@@ -219,12 +215,6 @@ std::vector<Reply> Connection::pipeline(const std::vector<std::vector<std::strin
 
 std::optional<Reply> Connection::receive(std::chrono::milliseconds wait) {
   if (context_ == nullptr) connect();
-  auto fail = [this] {
-    std::string why = context_->errstr;
-    redisFree(context_);
-    context_ = nullptr;
-    throw Error(url_.redacted() + ": " + why);
-  };
   void* raw = nullptr;
   // A message already read into hiredis's buffer would never wake poll().
   if (redisGetReplyFromReader(context_, &raw) != REDIS_OK) fail();

@@ -65,6 +65,9 @@ class Connection {
 
  private:
   void connect();
+  // A failed call leaves hiredis's context unusable: drop it (the next call reconnects) and
+  // throw its error.
+  [[noreturn]] void fail();
 
   Url url_;
   std::chrono::milliseconds timeout_;

@@ -15,8 +15,9 @@ import pytest
 from celery import chain, chord, group
 from celery.exceptions import ChordError
 
-from support.peers import redis_client, task_meta
+from support.peers import task_meta
 from support.processes import wait_for
+from support.servers import finished_runs
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 
@@ -45,18 +46,6 @@ def sig(app, name, *args, queue=None, immutable=False, **options):
     if queue:
         options["queue"] = queue
     return app.signature(name, args=args, immutable=immutable, **options)
-
-
-def october_runs(worker, task_id: str) -> int:
-    """How many times october-worker finished `task_id` (its "task finished" log lines)."""
-    runs = 0
-    for line in worker.stdout_path.read_text(errors="replace").splitlines():
-        try:
-            entry = json.loads(line)
-        except ValueError:
-            continue
-        runs += entry.get("msg") == "task finished" and entry.get("id") == task_id
-    return runs
 
 
 def chord_keys(backend, group_id: str) -> list:
@@ -191,7 +180,7 @@ def test_chord_calls_the_body_once_with_the_header_results(app, backend, fleet, 
     meta = task_meta(backend, res.id)
     assert meta["parent_id"] in [r.id for r in res.parent.results]
     if body_queue is None:
-        assert october_runs(fleet.worker, res.id) == 1
+        assert finished_runs([fleet.worker], res.id) == 1
 
 
 def test_chord_body_receives_results_in_header_order(app):

@@ -13,6 +13,7 @@ import pytest
 
 from support.peers import queue_lengths, redis_client, task_meta
 from support.processes import wait_for
+from support.servers import finished_runs
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 
@@ -167,19 +168,6 @@ def test_sigkill_python_celery_worker_recovered_by_october_worker(
     assert_all_succeeded(backend, batch)
     assert_broker_drained(broker)
     assert worker.metrics().value("celery_messages_restored_total") == left
-
-
-def finished_runs(workers, task_id: str) -> int:
-    """How many times any of `workers` logged that it stored `task_id`'s result and acked it."""
-    runs = 0
-    for worker in workers:
-        for line in worker.stdout_lines():
-            try:
-                entry = json.loads(line)
-            except ValueError:
-                continue
-            runs += entry.get("msg") == "task finished" and entry.get("id") == task_id
-    return runs
 
 
 def test_sigkill_with_chain_and_chord_in_flight(redis_factory, worker_factory,

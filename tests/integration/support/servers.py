@@ -219,6 +219,20 @@ BASE_WORKER_ENV = {
 }
 
 
+def finished_runs(workers, task_id: str) -> int:
+    """How many times any of `workers` logged that it stored `task_id`'s result and acked it
+    (october-worker's "task finished" line comes after the store-and-ack script)."""
+    runs = 0
+    for worker in workers:
+        for line in worker.stdout_lines():
+            try:
+                entry = json.loads(line)
+            except ValueError:
+                continue
+            runs += entry.get("msg") == "task finished" and entry.get("id") == task_id
+    return runs
+
+
 def worker_env(redis: RedisServer, port: int | None = None, **overrides) -> dict:
     return server_env(BASE_WORKER_ENV, redis, port, **overrides)
 
