@@ -184,7 +184,7 @@ def test_mixed_fleet_answers_the_same_broadcast(redis_factory, worker_factory,
                                                 celery_peer_factory, celery_app_factory):
     redis = redis_factory()
     worker_factory(redis, env={"WORKER_HOSTNAME": NODE})
-    peer = celery_peer_factory(redis)
+    celery_peer_factory(redis)  # a Python Celery worker on the same broadcast mailbox
     app = celery_app_factory(redis)
     replies = wait_for(lambda: (lambda r: r if len(r) == 2 else None)(
         replies_by_node(app.control.ping(timeout=1))), timeout=10, what="two replies")
