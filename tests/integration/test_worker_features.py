@@ -107,6 +107,26 @@ def test_unexpired_message_runs(app):
     assert app.send_task("add", args=[2, 2], expires=30).get(timeout=RESULT_TIMEOUT) == 4
 
 
+def test_eta_and_expires_in_other_time_zones(app, backend):
+    """A client in another zone sends eta/expires with its own offset (Celery writes the aware
+    datetime as given): the worker must compare instants, not wall-clock digits."""
+    kolkata = timezone(timedelta(hours=5, minutes=30))
+    los_angeles = timezone(timedelta(hours=-8))
+    eta_at = datetime.now(kolkata) + timedelta(seconds=1.5)
+    sent_at = time.monotonic()
+    later = app.send_task("add", args=[20, 1], eta=eta_at,
+                          expires=datetime.now(los_angeles) + timedelta(seconds=30))
+    gone = app.send_task("fail", args=["must not run"],
+                         expires=datetime.now(kolkata) - timedelta(seconds=5))
+    with pytest.raises(TaskRevokedError):
+        gone.get(timeout=RESULT_TIMEOUT)
+    seen = poll_meta(backend, later.id, timeout=10)
+    assert seen[-1][1]["status"] == "SUCCESS", seen
+    assert seen[-1][0] - sent_at >= 1.5 - 0.05, "an eta with a +05:30 offset ran early"
+    assert seen[-1][0] - sent_at < 8, "an expiry with a -08:00 offset held the task"
+    assert later.get(timeout=RESULT_TIMEOUT) == 21
+
+
 def test_unacked_entry_ignores_header_values_spelled_like_its_fields(app, broker, backend):
     """The fetch script reads delivery_tag, exchange and routing_key from the envelope's text:
     a header value spelled like one of those keys comes first in the text and must be skipped,
