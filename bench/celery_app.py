@@ -1,5 +1,5 @@
-"""The reference: a plain Python Celery app with the same `add` task, run by the real Celery
-worker in the worker benchmark. Broker and backend come from the environment."""
+"""The reference: a plain Python Celery app with the same `add` and `tsum` tasks, run by the real
+Celery worker in the worker benchmark. Broker and backend come from the environment."""
 import os
 
 from celery import Celery
@@ -15,3 +15,8 @@ app.conf.update(task_acks_late=True, worker_hijack_root_logger=False, result_exp
 @app.task(name="add")
 def add(x, y):
     return x + y
+
+
+@app.task(name="tsum")
+def tsum(numbers):
+    return sum(numbers)

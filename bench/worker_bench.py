@@ -4,6 +4,8 @@ same machine, one run.
 Throughput: with the worker running and idle, N `add` messages (Celery protocol 2 envelopes) are
 pushed in one pipeline; the clock stops when all N results are in the result backend.
 Latency: sequential send_task(...).get() round trips from a Python Celery client.
+Chord: chord(100 x add)(tsum) from a Python Celery client, sent to the idle worker; the clock
+stops when the body's result is in (the header, the Redis backend's chord join, the body).
 
 Each worker runs --rounds times, interleaved with the others; the best round of each counts.
 
@@ -97,6 +99,25 @@ def latency(broker_url, backend_url, samples):
     return statistics.median(times), times[int(len(times) * 0.99) - 1]
 
 
+def chord_seconds(broker_url, backend_url, size, samples=3):
+    """Best of `samples` chords of `size` header tasks, from send to the body's result."""
+    from celery import Celery, chord, signature
+    client = Celery(broker=broker_url, backend=backend_url)
+    best = None
+    for sample in range(samples):
+        header = [signature("add", args=(i, sample), app=client) for i in range(size)]
+        t = time.monotonic()
+        result = chord(header)(signature("tsum", app=client))
+        assert result.get(timeout=120) == sum(i + sample for i in range(size))
+        elapsed = time.monotonic() - t
+        best = elapsed if best is None else min(best, elapsed)
+        # The chord's results hold subscriptions; drop them while Redis is still up.
+        del result
+    gc.collect()
+    client.close()
+    return best
+
+
 def stop(process):
     if process.poll() is None:
         os.killpg(process.pid, signal.SIGTERM)
@@ -113,6 +134,7 @@ def main():
     parser.add_argument("--tasks", type=int, default=10000)
     parser.add_argument("--latency-samples", type=int, default=200)
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--chord-size", type=int, default=100)
     args = parser.parse_args()
     args.worker_bin = os.path.abspath(args.worker_bin)
 
@@ -145,6 +167,7 @@ def main():
     # the best round of each counts. Latency is measured in the first round.
     rates = {name: [] for name, _, _ in candidates}
     latencies = {}
+    chords = {}
     try:
         for round_no in range(1, args.rounds + 1):
             for name, command, cenv in candidates:
@@ -161,6 +184,7 @@ def main():
                     rates[name].append(throughput(broker, backend, args.tasks))
                     if name not in latencies:
                         latencies[name] = latency(broker_url, backend_url, args.latency_samples)
+                        chords[name] = chord_seconds(broker_url, backend_url, args.chord_size)
                     print(f"  round {round_no}: {name:32s} {rates[name][-1]:10.0f} tasks/s",
                           flush=True)
                 finally:
@@ -173,6 +197,8 @@ def main():
         runs = " / ".join(f"{r:.0f}" for r in rates[name])
         print(f"  {name:32s} best {rate:10.0f} tasks/s ({runs})   round trip p50 "
               f"{p50*1000:7.2f} ms  p99 {p99*1000:7.2f} ms")
+    for name, _, _ in candidates:
+        print(f"  {name:32s} chord of {args.chord_size}: {chords[name]*1000:8.1f} ms")
     october = results[0]
     best = max(results[1:], key=lambda r: r[1])
     ratio = october[1] / best[1]
