@@ -1,22 +1,15 @@
 // GET /healthz, /ready, /readyz, /metrics, /version and /. Probes stay up under fault injection.
-#include <unistd.h>
 
-#include <array>
 #include <filesystem>
 
 #include "api/routes.hpp"
 #include "core/build_info.hpp"
+#include "core/host_name.hpp"
 #include "http/probes.hpp"
 
 namespace october::api {
 
 namespace {
-
-std::string host_name() {
-  std::array<char, 256> name{};
-  if (gethostname(name.data(), name.size() - 1) != 0) return "unknown";
-  return name.data();
-}
 
 std::size_t thread_count() {
   std::error_code ec;

@@ -7,6 +7,7 @@
 #include <boost/json/parse.hpp>
 #include <random>
 
+#include "core/host_name.hpp"
 #include "core/json_text.hpp"
 
 namespace october::celery {
@@ -23,11 +24,7 @@ json::value optional_number(const std::optional<double>& value) {
   return value ? json::value(*value) : json::value(nullptr);
 }
 
-std::string origin() {
-  std::array<char, 256> host{};
-  gethostname(host.data(), host.size() - 1);
-  return std::to_string(getpid()) + "@" + host.data();
-}
+std::string origin() { return std::to_string(getpid()) + "@" + host_name(); }
 
 const json::object& object_field(const json::object& parent, std::string_view name,
                                  std::string_view where) {

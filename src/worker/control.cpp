@@ -1,10 +1,8 @@
 #include "worker/control.hpp"
 
 #include <sys/resource.h>
-#include <unistd.h>
 
 #include <algorithm>
-#include <array>
 #include <boost/json/array.hpp>
 #include <stdexcept>
 #include <utility>
@@ -12,6 +10,7 @@
 #include "celery/envelope.hpp"
 #include "celery/pidbox.hpp"
 #include "celery/timestamps.hpp"
+#include "core/host_name.hpp"
 #include "core/log.hpp"
 #include "tasks/registry.hpp"
 
@@ -82,12 +81,6 @@ const std::vector<std::pair<std::string_view, std::string_view>>& unsupported() 
       {"objgraph", "there are no Python objects to graph"},
       {"election", "gossip elections are not offered"}};
   return list;
-}
-
-std::string host_name() {
-  std::array<char, 256> host{};
-  gethostname(host.data(), host.size() - 1);
-  return host.data();
 }
 
 }  // namespace
