@@ -217,6 +217,10 @@ void Session::handle() {
   request_.path = std::string(target.substr(0, question));
   if (question != std::string_view::npos) request_.query = std::string(target.substr(question + 1));
   request_.body = std::move(message.body());
+  request_.headers.reserve(8);
+  for (const auto& field : message) {
+    request_.headers.emplace_back(std::string(field.name_string()), std::string(field.value()));
+  }
   if (auto it = message.find(bhttp::field::content_type); it != message.end()) {
     request_.content_type = std::string(it->value());
   }

@@ -19,9 +19,14 @@ struct Request {
   std::string body;
   std::string content_type;
   std::string request_id;
+  // Every header field as received (names as the client spelled them, repeats kept in order).
+  std::vector<std::pair<std::string, std::string>> headers;
   // Filled in by the router.
   std::string_view route = "unmatched";
   std::vector<std::string> path_params;
+
+  // The first value of a header field, matched without regard to case; empty when absent.
+  [[nodiscard]] std::string_view header(std::string_view name) const;
 };
 
 struct Response {
