@@ -99,14 +99,19 @@ void Broker::complete(const std::vector<Completion>& batch, std::int64_t expires
   if (!same_server_) {
     // Results first, on their own server: a crash before the acks only means redelivery.
     std::vector<std::vector<std::string>> commands;
+    auto set = [&](const std::string& key, const std::string& value) {
+      commands.push_back({"SETEX", key, expires, value});
+      commands.push_back({"PUBLISH", key, value});
+    };
     auto store = [&](const std::string& task_id, const std::string& record) {
-      commands.push_back({"SETEX", result_key(task_id), expires, record});
-      commands.push_back({"PUBLISH", result_key(task_id), record});
+      set(result_key(task_id), record);
     };
     for (std::size_t i = 0; i < batch.size(); ++i) {
       const auto& done = batch[i];
       if (!done.record.empty()) store(done.task_id, done.record);
       for (const auto& [id, record] : done.records) store(id, record);
+      // A chord applied by this task: its size is on the backend before its parts are sent.
+      for (const auto& [key, value] : done.values) set(key, value);
       if (!finishes[i]) continue;
       const std::string group_id = done.chord->group_id;
       auto deleted =
@@ -115,18 +120,26 @@ void Broker::complete(const std::vector<Completion>& batch, std::int64_t expires
       claimed[i] = deleted.integer > 0;
       if (claimed[i]) {
         for (const auto& [id, record] : finishes[i]->records) store(id, record);
+        for (const auto& [key, value] : finishes[i]->values) set(key, value);
       }
     }
     for (const auto& reply : backend_.pipeline(commands)) checked(reply);
   }
   std::vector<std::string> args{std::to_string(same_server_ ? backend_db_ : broker_db_),
                                 std::to_string(broker_db_), expires};
-  auto add_records = [&](const std::vector<std::pair<std::string, std::string>>& records) {
-    args.push_back(std::to_string(same_server_ ? records.size() : 0));
+  using Pairs = std::vector<std::pair<std::string, std::string>>;
+  // Task records under their result keys, then values under their own keys: the script sets
+  // and publishes each alike, as the backend's set() does.
+  auto add_records = [&](const Pairs& records, const Pairs& values) {
+    args.push_back(std::to_string(same_server_ ? records.size() + values.size() : 0));
     if (!same_server_) return;
     for (const auto& [id, record] : records) {
       args.push_back(result_key(id));
       args.push_back(record);
+    }
+    for (const auto& [key, value] : values) {
+      args.push_back(key);
+      args.push_back(value);
     }
   };
   auto add_publishes = [&](const std::vector<Publish>& publishes) {
@@ -143,7 +156,7 @@ void Broker::complete(const std::vector<Completion>& batch, std::int64_t expires
     args.push_back(result_key(done.task_id));
     args.push_back(same_server_ ? done.record : std::string());
     args.push_back(done.tag);
-    add_records(done.records);
+    add_records(done.records, done.values);
     std::vector<Publish> publishes = done.publishes;
     if (!done.retry_envelope.empty()) {
       publishes.push_back({std::string(), done.retry_queue_key, done.retry_envelope});
@@ -157,7 +170,7 @@ void Broker::complete(const std::vector<Completion>& batch, std::int64_t expires
       const std::string& group_id = done.chord->group_id;
       args.insert(args.end(), {"3", chord_key(group_id, ".j"), chord_key(group_id, ".t"),
                                chord_key(group_id, ".s")});
-      add_records(finishes[i]->records);
+      add_records(finishes[i]->records, finishes[i]->values);
       add_publishes(finishes[i]->publishes);
     } else {
       args.insert(args.end(), {"0", "0", "0"});

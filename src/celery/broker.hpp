@@ -11,6 +11,7 @@
 #include <utility>
 #include <vector>
 
+#include "celery/apply.hpp"
 #include "celery/canvas.hpp"
 #include "celery/envelope.hpp"
 #include "redis/client.hpp"
@@ -49,6 +50,7 @@ class Broker {
     std::string retry_envelope;
     std::string retry_queue_key;
     std::vector<std::pair<std::string, std::string>> records;  // task id, record
+    std::vector<std::pair<std::string, std::string>> values;   // backend key, value
     std::vector<Publish> publishes;
     std::optional<ChordPart> chord;
   };

@@ -13,164 +13,9 @@ namespace json = boost::json;
 
 namespace {
 
-const json::value* option(const json::object& options, std::string_view name) {
-  const auto* found = options.if_contains(name);
-  return found != nullptr && !found->is_null() ? found : nullptr;
-}
-
-std::optional<std::string> string_option(const json::object& options, std::string_view name) {
-  const auto* found = option(options, name);
-  if (found == nullptr || !found->is_string()) return std::nullopt;
-  return std::string(found->get_string());
-}
-
-std::optional<double> number_option(const json::object& options, std::string_view name) {
-  const auto* found = option(options, name);
-  if (found == nullptr) return std::nullopt;
-  if (found->is_int64()) return static_cast<double>(found->get_int64());
-  if (found->is_uint64()) return static_cast<double>(found->get_uint64());
-  if (found->is_double()) return found->get_double();
-  return std::nullopt;
-}
-
-// kombu's maybe_list: link and link_error hold one signature or a list of them.
-json::value as_list(const json::value& value) {
-  if (value.is_null() || value.is_array()) return value;
-  return json::array{value};
-}
-
-json::array result_tuple(const std::string& id) {
-  return json::array{json::array{id, nullptr}, nullptr};
-}
-
 bool propagates(std::string_view state) { return state == "FAILURE" || state == "REVOKED"; }
 
-// Each signature applied with `partial` prepended, as the tracer applies callbacks and the
-// backend errbacks: alone, or as one group (a shared group id) when `as_group`. Returns the
-// tuple the parent's record lists among its children. Signatures of groups, chains and
-// chords are not applied here (see docs/celery-compatibility.md); `skipped` names them.
-json::value apply_all(std::vector<Publish>& publishes, std::vector<std::string>& skipped,
-                      const std::vector<Signature>& signatures, const json::array& partial,
-                      const Lineage& lineage, double now, bool as_group) {
-  const std::string group_id = as_group ? make_uuid4() : std::string();
-  json::array members;
-  for (const auto& signature : signatures) {
-    if (!signature.subtask_type.empty()) {
-      skipped.push_back(signature.task);
-      continue;
-    }
-    TaskMessage message = message_for(signature, partial, lineage, now);
-    if (as_group && !message.group) message.group = group_id;
-    publishes.push_back(publish_of(message));
-    members.push_back(result_tuple(message.id));
-  }
-  if (members.empty()) return nullptr;
-  if (!as_group) return members.front();
-  return json::array{json::array{group_id, nullptr}, members};
-}
-
 }  // namespace
-
-std::optional<Signature> parse_signature(const json::value& value) {
-  if (!value.is_object()) return std::nullopt;
-  const auto& fields = value.get_object();
-  const auto* task = fields.if_contains("task");
-  if (task == nullptr || !task->is_string() || task->get_string().empty()) return std::nullopt;
-  Signature signature;
-  signature.task = std::string(task->get_string());
-  if (const auto* args = fields.if_contains("args"); args != nullptr && args->is_array()) {
-    signature.args = args->get_array();
-  }
-  if (const auto* kwargs = fields.if_contains("kwargs"); kwargs != nullptr && kwargs->is_object()) {
-    signature.kwargs = kwargs->get_object();
-  }
-  if (const auto* options = fields.if_contains("options");
-      options != nullptr && options->is_object()) {
-    signature.options = options->get_object();
-  }
-  if (const auto* type = fields.if_contains("subtask_type"); type != nullptr && type->is_string()) {
-    signature.subtask_type = std::string(type->get_string());
-  }
-  if (const auto* immutable = fields.if_contains("immutable");
-      immutable != nullptr && immutable->is_bool()) {
-    signature.immutable = immutable->get_bool();
-  }
-  return signature;
-}
-
-std::vector<Signature> parse_signatures(const json::value& value) {
-  std::vector<Signature> signatures;
-  const json::value list = as_list(value);
-  if (!list.is_array()) return signatures;
-  for (const auto& item : list.get_array()) {
-    if (auto signature = parse_signature(item)) signatures.push_back(std::move(*signature));
-  }
-  return signatures;
-}
-
-json::array merged_args(const Signature& signature, const json::array& partial) {
-  if (signature.immutable || partial.empty()) return signature.args;
-  json::array args = partial;
-  for (const auto& arg : signature.args) args.push_back(arg);
-  return args;
-}
-
-TaskMessage message_for(const Signature& signature, const json::array& partial_args,
-                        const Lineage& lineage, double now) {
-  const json::object& options = signature.options;
-  TaskMessage message;
-  message.task = signature.task;
-  message.args = merged_args(signature, partial_args);
-  message.kwargs = signature.kwargs;
-  message.id = string_option(options, "task_id").value_or(make_uuid4());
-  auto parent_id = string_option(options, "parent_id");
-  auto root_id = string_option(options, "root_id");
-  message.parent_id = lineage.overrides || !parent_id ? lineage.parent_id : *parent_id;
-  message.root_id = lineage.overrides || !root_id ? lineage.root_id : *root_id;
-  message.group = string_option(options, "group_id");
-  if (const auto* index = option(options, "group_index"); index != nullptr && index->is_int64()) {
-    message.group_index = index->get_int64();
-  }
-  // Routing as the default router does it on Redis: a queue name is the routing key, and
-  // the exchange stays the default "".
-  message.routing_key = string_option(options, "queue")
-                            .value_or(string_option(options, "routing_key").value_or("celery"));
-  if (auto priority = number_option(options, "priority")) {
-    message.priority = static_cast<std::int64_t>(*priority);
-  }
-  if (auto countdown = number_option(options, "countdown")) {
-    message.eta = format_iso8601(now + *countdown, true);
-  } else if (auto eta = string_option(options, "eta")) {
-    message.eta = *eta;
-  }
-  if (auto expires = number_option(options, "expires")) {
-    message.expires = format_iso8601(now + *expires, true);
-  } else if (auto at = string_option(options, "expires")) {
-    message.expires = *at;
-  }
-  message.hard_time_limit = number_option(options, "time_limit");
-  message.soft_time_limit = number_option(options, "soft_time_limit");
-  if (auto reply_to = string_option(options, "reply_to")) message.reply_to = *reply_to;
-  if (const auto* ignore = option(options, "ignore_result");
-      ignore != nullptr && ignore->is_bool()) {
-    message.ignore_result = ignore->get_bool();
-  }
-  const auto* link = option(options, "link");
-  const auto* link_error = option(options, "link_error");
-  const auto* chord = option(options, "chord");
-  message.embed = {
-      {"callbacks", link != nullptr ? as_list(*link) : json::value(nullptr)},
-      {"errbacks", link_error != nullptr ? as_list(*link_error) : json::value(nullptr)},
-      {"chain", nullptr},
-      {"chord", chord != nullptr ? *chord : json::value(nullptr)}};
-  return message;
-}
-
-Publish publish_of(TaskMessage& message) {
-  std::string envelope = encode_envelope(message);
-  return {message.routing_key, queue_key(message.routing_key, message.priority),
-          std::move(envelope)};
-}
 
 std::string chord_key(std::string_view group_id, std::string_view suffix) {
   return "celery-taskset-meta-" + std::string(group_id) + std::string(suffix);
@@ -224,8 +69,10 @@ ChordFinish finish_chord(const ChordPart& part, const std::vector<std::string>& 
     results.push_back(entry[3]);
   }
   if (!error) {
-    TaskMessage message = message_for(*body, json::array{std::move(results)}, part.lineage, now);
-    finish.publishes.push_back(publish_of(message));
+    Applied applied;
+    apply_signature(applied, *body, json::array{std::move(results)}, part.lineage, now);
+    finish.publishes = std::move(applied.publishes);
+    finish.values = std::move(applied.values);
     return finish;
   }
   const std::string body_id = string_option(body->options, "task_id").value_or(make_uuid4());
@@ -234,11 +81,12 @@ ChordFinish finish_chord(const ChordPart& part, const std::vector<std::string>& 
                             "chord join\ncelery.exceptions.ChordError: " +
                                 *error + "\n"};
   finish.records.emplace_back(body_id, failure_record(body_id, TaskState::failure, chord_error));
-  std::vector<std::string> skipped;
-  const json::value* link_error = option(body->options, "link_error");
-  if (link_error != nullptr) {
-    apply_all(finish.publishes, skipped, parse_signatures(*link_error), json::array{body_id},
-              Lineage{body_id, body_id, true}, now, true);
+  if (const json::value* link_error = option(body->options, "link_error")) {
+    Applied applied;
+    apply_group(applied, parse_signatures(*link_error), make_uuid4(), json::array{body_id},
+                Lineage{body_id, body_id, true}, now);
+    finish.publishes = std::move(applied.publishes);
+    finish.values = std::move(applied.values);
   }
   return finish;
 }
@@ -250,25 +98,20 @@ FollowUps follow_ups(const TaskMessage& message, TaskState state, const json::va
   const Lineage lineage{message.id, root, true};
   const json::value* chain = message.embed.if_contains("chain");
   const json::value none;
+  Applied applied;
   if (state == TaskState::success) {
     auto callbacks = parse_signatures(
         message.embed.contains("callbacks") ? message.embed.at("callbacks") : none);
-    json::value child = apply_all(out.publishes, out.skipped, callbacks, json::array{result},
-                                  lineage, now, callbacks.size() > 1);
-    if (!child.is_null()) out.children.push_back(std::move(child));
+    out.children = apply_callbacks(applied, callbacks, json::array{result}, lineage, now);
     if (chain != nullptr && chain->is_array() && !chain->get_array().empty()) {
-      // The chain travels reversed, so the next link is the last element.
+      // The chain travels reversed, so the next step is the last element.
       json::array rest = chain->get_array();
       const json::value next_value = rest.back();
       rest.pop_back();
-      auto next = parse_signature(next_value);
-      if (next && next->subtask_type.empty()) {
-        TaskMessage step = message_for(*next, json::array{result}, lineage, now);
-        step.embed["chain"] = std::move(rest);
-        out.publishes.push_back(publish_of(step));
-        out.children.push_back(result_tuple(step.id));
-      } else if (next) {
-        out.skipped.push_back(next->task);
+      if (auto next = parse_signature(next_value)) {
+        json::value child =
+            apply_signature(applied, *next, json::array{result}, lineage, now, std::move(rest));
+        if (!child.is_null()) out.children.push_back(std::move(child));
       }
     }
   } else if (state == TaskState::failure) {
@@ -286,8 +129,12 @@ FollowUps follow_ups(const TaskMessage& message, TaskState state, const json::va
     }
     auto errbacks =
         parse_signatures(message.embed.contains("errbacks") ? message.embed.at("errbacks") : none);
-    apply_all(out.publishes, out.skipped, errbacks, json::array{message.id}, lineage, now, true);
+    if (!errbacks.empty()) {
+      apply_group(applied, errbacks, make_uuid4(), json::array{message.id}, lineage, now);
+    }
   }
+  out.publishes = std::move(applied.publishes);
+  out.values = std::move(applied.values);
   const json::value* chord = message.embed.if_contains("chord");
   const bool joins =
       state == TaskState::success || state == TaskState::failure || state == TaskState::revoked;

@@ -13,52 +13,11 @@
 #include <utility>
 #include <vector>
 
+#include "celery/apply.hpp"
 #include "celery/envelope.hpp"
 #include "celery/records.hpp"
 
 namespace october::celery {
-
-// celery.canvas.Signature as JSON: {"task", "args", "kwargs", "options", "subtask_type",
-// "immutable"}.
-struct Signature {
-  std::string task;
-  boost::json::array args;
-  boost::json::object kwargs;
-  boost::json::object options;
-  std::string subtask_type;  // empty for a task; "chain", "group", "chord" for the others
-  bool immutable = false;
-};
-
-// Nullopt unless `value` is an object naming a task.
-std::optional<Signature> parse_signature(const boost::json::value& value);
-// embed.callbacks and friends: null, one signature, or a list of them.
-std::vector<Signature> parse_signatures(const boost::json::value& value);
-// Signature._merge: the partial arguments go before the signature's own, unless immutable.
-boost::json::array merged_args(const Signature& signature, const boost::json::array& partial);
-
-// Who publishes a message: the ids it records as parent_id and root_id.
-struct Lineage {
-  std::string parent_id;
-  std::string root_id;
-  // The tracer passes them explicitly (they win over the signature's options); a chord body
-  // is sent with delay(), where the signature's own options win.
-  bool overrides = true;
-};
-
-// The message Signature.apply_async(partial_args) publishes for a task signature: its options
-// (task_id, queue, routing_key, priority, countdown, eta, expires, time_limit,
-// soft_time_limit, link, link_error, group_id, group_index, chord, reply_to, ignore_result)
-// applied as Celery's send_task applies them at `now`.
-TaskMessage message_for(const Signature& signature, const boost::json::array& partial_args,
-                        const Lineage& lineage, double now);
-
-// A message to LPUSH, with the queue whose routing-table entry it relies on.
-struct Publish {
-  std::string queue;
-  std::string queue_key;
-  std::string envelope;
-};
-Publish publish_of(TaskMessage& message);
 
 // The Redis result backend's chord bookkeeping, "celery-taskset-meta-<group id>" + ".j" (the
 // sorted set of finished parts), ".t" (parts added later) and ".s" (the header's size).
@@ -81,21 +40,23 @@ struct ChordPart {
 // part failed, ChordError stored as the body's result and the body's errbacks called.
 struct ChordFinish {
   std::vector<Publish> publishes;
+  std::vector<std::pair<std::string, std::string>> values;   // backend key, value
   std::vector<std::pair<std::string, std::string>> records;  // task id, record
 };
 ChordFinish finish_chord(const ChordPart& part, const std::vector<std::string>& members,
                          double now);
 
 // What follows a task that ended in `state`, as Celery 5.2 does it: on SUCCESS the callbacks
-// (a group when there are several) and the next link of the chain, each given the result; on
-// FAILURE the same exception stored for every task left in the chain and the errbacks sent
-// the failed task's id; on SUCCESS, FAILURE and REVOKED its part of a chord.
+// (a group when there are several) and the next step of the chain, each given the result and
+// each a task, chain, group or chord signature; on FAILURE the same exception stored for
+// every task left in the chain and the errbacks sent the failed task's id; on SUCCESS,
+// FAILURE and REVOKED its part of a chord.
 struct FollowUps {
   std::vector<Publish> publishes;
+  std::vector<std::pair<std::string, std::string>> values;   // backend key, value
   std::vector<std::pair<std::string, std::string>> records;  // task id, record
   boost::json::array children;  // the task's record lists what it published first
   std::optional<ChordPart> chord;
-  std::vector<std::string> skipped;  // group, chain and chord signatures, not applied
 };
 FollowUps follow_ups(const TaskMessage& message, TaskState state, const boost::json::value& result,
                      const TaskException& exception, double now);

@@ -82,10 +82,6 @@ celery::Broker::Completion settle(const celery::TaskMessage& message, const std:
   const bool success = outcome.state == TaskState::success;
   celery::FollowUps follow =
       celery::follow_ups(message, outcome.state, outcome.result, outcome.exception, now);
-  if (!follow.skipped.empty()) {
-    log::warn("canvas signatures not applied: october-worker applies task signatures only",
-              {{"id", message.id}, {"signatures", follow.skipped.size()}});
-  }
   celery::RecordLinks links{std::move(follow.children), message.group, message.parent_id};
   if (success && !message.ignore_result) {
     completion.record = celery::success_record(message.id, outcome.result, links);
@@ -93,6 +89,7 @@ celery::Broker::Completion settle(const celery::TaskMessage& message, const std:
     completion.record = celery::failure_record(message.id, outcome.state, outcome.exception, links);
   }
   completion.records = std::move(follow.records);
+  completion.values = std::move(follow.values);
   completion.publishes = std::move(follow.publishes);
   completion.chord = std::move(follow.chord);
   if (outcome.state == TaskState::retry) {

@@ -255,3 +255,119 @@ def test_chord_whose_header_chain_fails_early_fails_with_chord_error(app, backen
     meta = task_meta(backend, res.id)
     assert meta["result"]["exc_type"] == "ChordError"
     assert meta["result"]["exc_message"][0].endswith("raised ValueError('early')")
+
+
+# --- canvases inside canvases -----------------------------------------------------------------
+# What the worker that ran a task applies after it: a group, chain or chord signature as the
+# next step of a chain, as a link, or as an errback. Each runs with the first task on
+# october-worker and, as the reference, on the Python worker; the results and the record's
+# children must agree.
+FIRST = [pytest.param(None, id="october"), pytest.param("py", id="python-reference")]
+
+
+def finished_meta(backend, task_id: str) -> dict:
+    """A task's record once it has one with a final state (read from the backend, so it does
+    not matter whether the result was published before anybody listened)."""
+    wait_for(lambda: (task_meta(backend, task_id) or {}).get("status") in ("SUCCESS", "FAILURE"),
+             RESULT_TIMEOUT, what=f"task {task_id} finished")
+    return task_meta(backend, task_id)
+
+
+def child_shapes(meta: dict) -> list:
+    """A record's children with ids replaced by their kind: a task tuple or a group tuple."""
+    def shape(child):
+        (head, members) = child
+        return "task" if members is None else ["group", [shape(m) for m in members]]
+    return [shape(c) for c in meta["children"]]
+
+
+@pytest.mark.parametrize("first", FIRST)
+def test_chain_through_a_group_becomes_a_chord(app, backend, first):
+    """`a | group(b, c) | d`: Celery makes the group and d a chord; the worker that ran a
+    starts it (a new group id, its size in .s) with a's result prepended to each part."""
+    res = (sig(app, "add", 1, 1, queue=first)
+           | group(sig(app, "add", 10), sig(app, "add", 20, queue="py"))
+           | sig(app, "tsum")).apply_async()
+    assert res.get(timeout=RESULT_TIMEOUT) == 12 + 22
+    body = task_meta(backend, res.id)
+    first_meta = task_meta(backend, body["parent_id"])
+    assert first_meta["result"] == 2, "the body's parent is the task that started the chord"
+    assert child_shapes(first_meta) == [["group", ["task", "task"]]]
+    (group_id, _), members = first_meta["children"][0]
+    parts = [task_meta(backend, m[0][0]) for m in members]
+    assert [p["result"] for p in parts] == [12, 22]
+    assert {p["group_id"] for p in parts} == {group_id}
+    assert {p["parent_id"] for p in parts} == {body["parent_id"]}
+    assert chord_keys(backend, group_id) == []
+
+
+@pytest.mark.parametrize("first", FIRST)
+def test_chain_ending_in_a_group(app, backend, first):
+    res = (sig(app, "add", 2, 3, queue=first)
+           | group(sig(app, "add", 1), sig(app, "add", 2, queue="py"),
+                   sig(app, "add", 3))).apply_async()
+    assert res.get(timeout=RESULT_TIMEOUT) == [6, 7, 8]
+    parts = [task_meta(backend, r.id) for r in res.results]
+    assert {p["group_id"] for p in parts} == {res.id}
+    first_meta = task_meta(backend, parts[0]["parent_id"])
+    assert child_shapes(first_meta) == [["group", ["task", "task", "task"]]]
+
+
+@pytest.mark.parametrize("first", FIRST)
+def test_chain_continues_after_a_chord_body(app, first):
+    """`a | chord([b, c], d) | e`: the rest of the chain travels in the body's options and
+    runs after it."""
+    res = (sig(app, "add", 1, 1, queue=first)
+           | chord([sig(app, "add", 1), sig(app, "add", 2, queue="py")], sig(app, "tsum"))
+           | sig(app, "add", 1000)).apply_async()
+    assert res.get(timeout=RESULT_TIMEOUT) == 3 + 4 + 1000
+
+
+@pytest.mark.parametrize("first", FIRST)
+def test_link_to_a_group(app, backend, first):
+    res = sig(app, "add", 1, 1, queue=first).apply_async(
+        link=group(sig(app, "add", 10), sig(app, "add", 20, queue="py")))
+    assert res.get(timeout=RESULT_TIMEOUT) == 2
+    wait_for(lambda: task_meta(backend, res.id) is not None, RESULT_TIMEOUT, what="a's record")
+    meta = task_meta(backend, res.id)
+    assert child_shapes(meta) == [["group", ["task", "task"]]]
+    (group_id, _), members = meta["children"][0]
+    parts = [finished_meta(backend, m[0][0]) for m in members]
+    assert [p["result"] for p in parts] == [12, 22]
+    assert {p["group_id"] for p in parts} == {group_id}
+
+
+@pytest.mark.parametrize("first", FIRST)
+def test_link_to_a_chain(app, backend, first):
+    last = sig(app, "add", 100)
+    res = sig(app, "add", 1, 1, queue=first).apply_async(
+        link=chain(sig(app, "add", 10, queue="py"), last))
+    assert res.get(timeout=RESULT_TIMEOUT) == 2
+    wait_for(lambda: task_meta(backend, res.id) is not None, RESULT_TIMEOUT, what="a's record")
+    meta = task_meta(backend, res.id)
+    assert child_shapes(meta) == ["task"], "the record lists the chain's first task"
+    second = finished_meta(backend, meta["children"][0][0][0])
+    assert second["result"] == 12 and second["parent_id"] == res.id
+    third = finished_meta(backend, second["children"][0][0][0])
+    assert third["result"] == 112
+
+
+@pytest.mark.parametrize("first", FIRST)
+def test_link_to_a_chord(app, first):
+    body = sig(app, "tsum")
+    called = body.freeze()
+    res = sig(app, "add", 1, 1, queue=first).apply_async(
+        link=chord([sig(app, "add", 1), sig(app, "add", 2, queue="py")], body))
+    assert res.get(timeout=RESULT_TIMEOUT) == 2
+    assert called.get(timeout=RESULT_TIMEOUT) == 3 + 4
+
+
+@pytest.mark.parametrize("first", FIRST)
+def test_link_error_to_a_group(app, first):
+    errbacks = group(sig(app, "record_errback", queue="py"),
+                     sig(app, "record_errback", queue="py"))
+    called = errbacks.freeze()
+    res = sig(app, "fail", "nested", queue=first).apply_async(link_error=errbacks)
+    with pytest.raises(ValueError, match="nested"):
+        res.get(timeout=RESULT_TIMEOUT)
+    assert [r.get(timeout=RESULT_TIMEOUT) for r in called.results] == [res.id, res.id]

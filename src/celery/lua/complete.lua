@@ -1,6 +1,7 @@
 -- KEYS: unacked, unacked_index. ARGV: backend db, broker db, result expiry, then per task:
 --   result key, record ('' stores nothing), delivery tag,
---   n, n x (result key, record)                             further results (a failed chain)
+--   n, n x (key, record)                                    further results (a failed chain)
+--                                                           and values (a chord's size)
 --   n, n x (binding key, binding member, queue key, envelope) messages to publish ('' binding
 --                                                           key: none), e.g. a retry
 --   n, n x guard key                                        a finished chord's keys

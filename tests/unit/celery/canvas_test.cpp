@@ -32,22 +32,6 @@ TaskMessage finished(std::string id = "t1") {
 
 TaskMessage decoded(const Publish& publish) { return decode_envelope(publish.envelope); }
 
-TEST(Canvas, PartialArgumentsGoFirstUnlessImmutable) {
-  auto mutable_sig = parse_signature(sig("add", {10}));
-  auto immutable_sig = parse_signature(sig("add", {100, 200}, {}, true));
-  ASSERT_TRUE(mutable_sig && immutable_sig);
-  EXPECT_EQ(merged_args(*mutable_sig, {3}), (json::array{3, 10}));
-  EXPECT_EQ(merged_args(*immutable_sig, {3}), (json::array{100, 200}));
-  EXPECT_EQ(merged_args(*mutable_sig, {}), (json::array{10}));
-}
-
-TEST(Canvas, NotASignature) {
-  EXPECT_FALSE(parse_signature(json::value(nullptr)));
-  EXPECT_FALSE(parse_signature(json::object{{"args", json::array{}}}));
-  EXPECT_TRUE(parse_signatures(json::value(nullptr)).empty());
-  EXPECT_EQ(parse_signatures(sig("ping", {})).size(), 1U);  // one signature, not in a list
-}
-
 TEST(Canvas, ChainPassesTheResultToTheNextLinkWithTheRestOfTheChain) {
   TaskMessage message = finished();
   // Reversed, as Celery sends it: the next link is the last element.
@@ -122,34 +106,6 @@ TEST(Canvas, ErrbacksGetTheFailedTaskIdAndChainedTasksTheFailure) {
   auto record = json::parse(follow.records[1].second);
   EXPECT_EQ(record.at("status"), "FAILURE");
   EXPECT_EQ(record.at("result").at("exc_type"), "ValueError");
-}
-
-TEST(Canvas, SignatureOptionsBecomeHeaders) {
-  auto signature = parse_signature(sig("add", {1},
-                                       {{"queue", "py"},
-                                        {"priority", 5},
-                                        {"countdown", 3},
-                                        {"expires", 60},
-                                        {"time_limit", 9},
-                                        {"soft_time_limit", 8},
-                                        {"group_id", "g"},
-                                        {"group_index", 2},
-                                        {"link", json::array{sig("add", {5})}},
-                                        {"link_error", sig("record_errback", {})}}));
-  ASSERT_TRUE(signature);
-  const double now = 1'800'000'000;
-  TaskMessage message = message_for(*signature, {2}, {"p", "r", true}, now);
-  EXPECT_EQ(message.routing_key, "py");
-  EXPECT_EQ(message.priority, 5);
-  EXPECT_EQ(message.eta, format_iso8601(now + 3, true));
-  EXPECT_EQ(message.expires, format_iso8601(now + 60, true));
-  EXPECT_EQ(message.hard_time_limit, 9);
-  EXPECT_EQ(message.soft_time_limit, 8);
-  EXPECT_EQ(message.group, "g");
-  EXPECT_EQ(message.group_index, 2);
-  EXPECT_EQ(message.embed.at("callbacks"), (json::array{sig("add", {5})}));
-  EXPECT_EQ(message.embed.at("errbacks"), (json::array{sig("record_errback", {})}));
-  EXPECT_EQ(publish_of(message).queue_key, queue_key("py", 6));
 }
 
 TEST(Canvas, ChordKeysAndMembersAsTheRedisBackendWritesThem) {

@@ -6,8 +6,8 @@ namespace october::http {
 
 TEST(Types, HeaderLookupIgnoresCaseAndTakesTheFirstValue) {
   Request request;
-  request.headers = {{"Accept", "text/html"}, {"X-Forwarded-For", "10.0.0.1"},
-                     {"x-forwarded-for", "10.0.0.2"}};
+  request.headers = {
+      {"Accept", "text/html"}, {"X-Forwarded-For", "10.0.0.1"}, {"x-forwarded-for", "10.0.0.2"}};
   EXPECT_EQ(request.header("accept"), "text/html");
   EXPECT_EQ(request.header("X-FORWARDED-FOR"), "10.0.0.1");
   EXPECT_EQ(request.header("Traceparent"), "");
