@@ -24,10 +24,26 @@ void add_api_options(config::Options& options, ApiConfig& config) {
                   "threads for the Redis calls of POST /tasks and GET /tasks/{id}");
   options.add_int("BROKER_CALL_QUEUE_SIZE", &config.broker_call_queue_size, 0, 100000,
                   "task requests waiting beyond the running ones before 503");
+  options.add_int("ECHO_MAX_BYTES", &config.echo_max_bytes, 0, 104857600,
+                  "largest body POST /echo answers; beyond it 413 (MAX_BODY_BYTES bounds it too)");
+  options.add_bool("START_UNHEALTHY", &config.start_unhealthy,
+                   "start with /healthz answering 500 until POST /healthz/enable");
+  options.add_bool("START_UNREADY", &config.start_unready,
+                   "start with readiness disabled, as after POST /ready/disable");
+  options.add_bool("ENABLE_PANIC", &config.enable_panic,
+                   "let GET /panic exit the process with status 1 (crash-loop drills)");
+  options.add_string("RANDOM_DELAY", &config.random_delay,
+                     "delay added to app requests: MIN-MAX or N ms, each 0..60000; empty for none",
+                     [](const std::string& raw) { (void)parse_delay_range(raw); });
+  options.add_double("RANDOM_ERROR_PERCENT", &config.random_error_percent, 0, 100,
+                     "share of app requests answered 500, in percent");
 }
 
 Api::Api(const ApiConfig& config, Runtime runtime)
     : state_{.config = config, .runtime = std::move(runtime)} {
+  state_.ready_enabled = !config.start_unready;
+  state_.healthz_enabled = !config.start_unhealthy;
+  state_.random_faults.set(parse_delay_range(config.random_delay), config.random_error_percent);
   auto& registry = state_.runtime.registry;
   registry.callback("october_ready", "1 when /ready answers 200.", metrics::Type::gauge,
                     [this] { return state_.is_ready() ? 1.0 : 0.0; });
@@ -50,26 +66,67 @@ Api::Api(const ApiConfig& config, Runtime runtime)
   registry.callback("october_memory_allocated_bytes", "Bytes held by /memory/allocate now.",
                     metrics::Type::gauge,
                     [this] { return static_cast<double>(state_.memory_held_bytes.load()); });
+  add_fault_metrics();
+}
+
+void Api::add_fault_metrics() {
+  auto& registry = state_.runtime.registry;
+  const RandomFaults& faults = state_.random_faults;
+  registry.callback("october_fault_injection", "1 while POST /fault/enable fails app routes.",
+                    metrics::Type::gauge, [this] { return state_.fault_injection ? 1.0 : 0.0; });
+  registry.callback("october_random_delay_min_seconds",
+                    "Least delay added to app requests (RANDOM_DELAY).", metrics::Type::gauge,
+                    [&faults] { return static_cast<double>(faults.delay().min_ms) / 1000.0; });
+  registry.callback("october_random_delay_max_seconds",
+                    "Largest delay added to app requests (RANDOM_DELAY); 0: none.",
+                    metrics::Type::gauge,
+                    [&faults] { return static_cast<double>(faults.delay().max_ms) / 1000.0; });
+  registry.callback("october_random_error_ratio",
+                    "Share of app requests answered 500 (RANDOM_ERROR_PERCENT / 100).",
+                    metrics::Type::gauge, [&faults] { return faults.error_percent() / 100.0; });
+  registry.callback("october_random_delays_total", "App requests delayed by RANDOM_DELAY.",
+                    metrics::Type::counter,
+                    [&faults] { return static_cast<double>(faults.delays_injected()); });
+  registry.callback("october_random_errors_total",
+                    "App requests answered 500 by RANDOM_ERROR_PERCENT.", metrics::Type::counter,
+                    [&faults] { return static_cast<double>(faults.errors_injected()); });
 }
 
 std::string ApiState::not_ready_reason() const {
   if (runtime.draining) return "shutting down: draining connections";
-  if (!ready_enabled) return "readiness disabled by POST /ready/disable";
+  if (!ready_enabled) return "readiness disabled by POST /ready/disable (or START_UNREADY)";
   if (!runtime.redis.ok()) return "redis unreachable: " + runtime.redis.last_error();
   return {};
 }
 
 bool ApiState::is_ready() const { return not_ready_reason().empty(); }
 
-void Api::add_routes(http::Router& router, TaskEndpoints& tasks) {
+std::string ApiState::liveness_failure() const {
+  if (config.fail_healthz) return "FAIL_HEALTHZ is set: liveness fails on purpose";
+  if (!healthz_enabled) {
+    return "liveness disabled by START_UNHEALTHY or POST /healthz/disable; POST /healthz/enable "
+           "turns it back on";
+  }
+  return {};
+}
+
+void Api::add_routes(http::Router& served, TaskEndpoints& tasks) {
+  // The groups register here first, so that every app route can be put behind the random
+  // faults on its way to the served router, whichever group it comes from.
+  http::Router router;
   register_tasks(router, tasks);
   register_probes(router, state_);
   register_drills(router, state_);
   register_compute(router, state_.runtime.pool);
   register_memory(router, state_);
+  register_inspect(router, state_);
+  for (const auto& route : router.routes()) {
+    served.add(with_random_faults(route, state_.random_faults));
+  }
+  install_fault_guard(served, state_);
   // Generated once, after every route is known.
   auto document = std::make_shared<std::string>();
-  router.add(
+  served.add(
       {.method = "GET",
        .path = "/openapi.json",
        .summary = "This document",
@@ -78,7 +135,7 @@ void Api::add_routes(http::Router& router, TaskEndpoints& tasks) {
          response.body = *document;
          out.send(std::move(response));
        }});
-  *document = http::openapi_document(router, "october-api", build_info::version());
+  *document = http::openapi_document(served, "october-api", build_info::version());
 }
 
 }  // namespace october::api

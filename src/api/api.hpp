@@ -7,6 +7,7 @@
 #include <functional>
 #include <string>
 
+#include "api/random_faults.hpp"
 #include "core/compute_pool.hpp"
 #include "core/config.hpp"
 #include "core/metrics.hpp"
@@ -26,6 +27,14 @@ struct ApiConfig {
   // POST /tasks and GET /tasks/{id} wait on Redis: their own threads, away from compute.
   std::int64_t broker_call_threads = 4;
   std::int64_t broker_call_queue_size = 1024;
+  std::int64_t echo_max_bytes = 1048576;  // POST /echo; MAX_BODY_BYTES bounds it as well
+  // Start with liveness (/healthz) or readiness switched off, until POST /healthz/enable or
+  // POST /ready/enable.
+  bool start_unhealthy = false;
+  bool start_unready = false;
+  bool enable_panic = false;        // GET /panic exits the process
+  std::string random_delay;         // "MIN-MAX" ms added to app requests; empty: none
+  double random_error_percent = 0;  // share of app requests answered 500
 };
 
 void add_api_options(config::Options& options, ApiConfig& config);
@@ -45,15 +54,20 @@ struct ApiState {
   ApiConfig config;
   Runtime runtime;
   std::chrono::steady_clock::time_point started = std::chrono::steady_clock::now();
-  // The drill switches (POST /ready/{enable,disable}, /fault/{enable,disable}).
+  // The drill switches (POST /ready/{enable,disable}, /fault/{enable,disable},
+  // /healthz/{enable,disable}, /fault/random).
   std::atomic<bool> ready_enabled{true};
   std::atomic<bool> fault_injection{false};
+  std::atomic<bool> healthz_enabled{true};
+  RandomFaults random_faults;
   std::atomic<std::int64_t> memory_held_bytes{0};  // by /memory/allocate, now
 
   // Why /ready answers 503, or empty when it answers 200.
   [[nodiscard]] std::string not_ready_reason() const;
   // What october_ready reports and GET / says.
   [[nodiscard]] bool is_ready() const;
+  // Why /healthz answers 500, or empty when it answers 200.
+  [[nodiscard]] std::string liveness_failure() const;
 };
 
 class TaskEndpoints;
@@ -62,9 +76,12 @@ class Api {
  public:
   Api(const ApiConfig& config, Runtime runtime);
   // Registers every route group (src/api/routes_*.cpp), then GET /openapi.json documenting them.
-  void add_routes(http::Router& router, TaskEndpoints& tasks);
+  void add_routes(http::Router& served, TaskEndpoints& tasks);
 
  private:
+  // Gauges of the fault switches and random-fault settings, counters of injected faults.
+  void add_fault_metrics();
+
   ApiState state_;
 };
 

@@ -24,8 +24,13 @@ using http::Response;
 
 // GET /healthz, /ready, /readyz, /metrics, /version and /: probes and what the process is.
 void register_probes(http::Router& router, const ApiState& state);
-// The drill switches, the fault-injection guard, and slow, failing and chosen-status answers.
+// The drill switches, the random-fault knobs, GET /panic, and slow, failing and chosen-status
+// answers.
 void register_drills(http::Router& router, ApiState& state);
+// While fault injection is on, every route but the always-available ones answers 500.
+void install_fault_guard(http::Router& router, const ApiState& state);
+// GET /headers, GET /env and POST /echo.
+void register_inspect(http::Router& router, const ApiState& state);
 // CPU-heavy handlers, run on the compute pool.
 void register_compute(http::Router& router, ComputePool& pool);
 // GET /memory/allocate.

@@ -41,12 +41,10 @@ void root(const ApiState& state, const Responder& out) {
 }  // namespace
 
 void register_probes(http::Router& router, const ApiState& state) {
-  http::add_probe_routes(router, {.registry = state.runtime.registry,
-                                  .not_ready_reason = [&state] { return state.not_ready_reason(); },
-                                  .liveness_failure = [&state]() -> std::string {
-                                    if (!state.config.fail_healthz) return {};
-                                    return "FAIL_HEALTHZ is set: liveness fails on purpose";
-                                  }});
+  http::add_probe_routes(router,
+                         {.registry = state.runtime.registry,
+                          .not_ready_reason = [&state] { return state.not_ready_reason(); },
+                          .liveness_failure = [&state] { return state.liveness_failure(); }});
   router.add({.method = "GET",
               .path = "/version",
               .summary = "Version and revision",

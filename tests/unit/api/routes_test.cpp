@@ -92,10 +92,18 @@ TEST_F(RoutesFixture, EveryGroupIsRegisteredOnceWithOpenApiLast) {
                           "GET /compute/hash",
                           "GET /burn",
                           "GET /memory/allocate",
+                          "POST /healthz/enable",
+                          "POST /healthz/disable",
+                          "GET /fault",
+                          "POST /fault/random",
+                          "GET /panic",
+                          "GET /headers",
+                          "GET /env",
+                          "POST /echo",
                           "GET /openapi.json"}) {
     EXPECT_EQ(seen[key], 1) << key;
   }
-  EXPECT_EQ(seen.size(), 22U);
+  EXPECT_EQ(seen.size(), 30U);
   EXPECT_EQ(router.routes().back().path, "/openapi.json");
 }
 
@@ -104,10 +112,11 @@ TEST_F(RoutesFixture, OnlyProbesMetricsAndSwitchesStayUpUnderFaultInjection) {
   for (const auto& r : router.routes()) {
     if (r.always_available) always.push_back(r.method + " " + r.path);
   }
-  EXPECT_EQ(always,
-            (std::vector<std::string>{"GET /healthz", "GET /ready", "GET /readyz", "GET /metrics",
-                                      "POST /ready/disable", "POST /fault/disable",
-                                      "POST /ready/enable", "POST /fault/enable"}));
+  EXPECT_EQ(always, (std::vector<std::string>{
+                        "GET /healthz", "GET /ready", "GET /readyz", "GET /metrics",
+                        "POST /ready/disable", "POST /fault/disable", "POST /ready/enable",
+                        "POST /fault/enable", "POST /healthz/disable", "POST /healthz/enable",
+                        "GET /fault", "POST /fault/random", "GET /panic"}));
 }
 
 TEST_F(RoutesFixture, DocumentedErrorStatuses) {
@@ -209,6 +218,71 @@ TEST_F(RoutesFixture, ReadinessSwitch) {
   EXPECT_NE(ready.body.find("readiness disabled by POST /ready/disable"), std::string::npos)
       << ready.body;
   EXPECT_EQ(call("POST", "/ready/enable").body, R"({"ready_enabled":true})");
+}
+
+TEST_F(RoutesFixture, LivenessSwitch) {
+  EXPECT_EQ(call("POST", "/healthz/disable").body, R"({"healthz_enabled":false})");
+  auto unhealthy = call("GET", "/healthz");
+  EXPECT_EQ(unhealthy.status, 500);
+  EXPECT_NE(unhealthy.body.find("POST /healthz/enable"), std::string::npos) << unhealthy.body;
+  EXPECT_EQ(call("GET", "/ready").status, 503);  // Redis is unreachable here, not the switch
+  EXPECT_EQ(call("POST", "/healthz/enable").body, R"({"healthz_enabled":true})");
+  EXPECT_EQ(call("GET", "/healthz").status, 200);
+}
+
+TEST_F(RoutesFixture, RandomFaultsSkipProbesMetricsSwitchesVersionAndOpenApi) {
+  EXPECT_EQ(call("POST", "/fault/random?error_percent=100").status, 200);
+  for (const char* path : {"/healthz", "/metrics", "/version", "/openapi.json", "/fault"}) {
+    EXPECT_EQ(call("GET", path).status, 200) << path;
+  }
+  for (const char* path : {"/status/200", "/", "/headers", "/env"}) {
+    auto failed = call("GET", path);
+    EXPECT_EQ(failed.status, 500) << path;
+    EXPECT_NE(failed.body.find("random_error_injected"), std::string::npos) << failed.body;
+  }
+  auto off = boost::json::parse(call("POST", "/fault/random").body).at("random");
+  EXPECT_EQ(off.at("error_percent").to_number<double>(), 0.0);
+  EXPECT_EQ(off.at("delay_max_ms"), 0);
+  EXPECT_EQ(off.at("errors_injected"), 4);
+  EXPECT_EQ(off.at("delays_injected"), 0);
+  EXPECT_EQ(call("GET", "/status/200").status, 200);
+}
+
+TEST_F(RoutesFixture, RandomFaultParametersNameTheFieldAndRange) {
+  auto percent = call("POST", "/fault/random?error_percent=101");
+  EXPECT_EQ(percent.status, 400);
+  EXPECT_NE(percent.body.find("error_percent must be a number between 0 and 100"),
+            std::string::npos)
+      << percent.body;
+  auto order = call("POST", "/fault/random?delay_min_ms=50&delay_max_ms=10");
+  EXPECT_EQ(order.status, 400);
+  EXPECT_NE(order.body.find("delay_max_ms must be an integer between delay_min_ms (50) and 60000"),
+            std::string::npos)
+      << order.body;
+  auto too_long = call("POST", "/fault/random?delay_max_ms=60001");
+  EXPECT_EQ(too_long.status, 400);
+  EXPECT_NE(too_long.body.find("delay_max_ms must be an integer between 0 and 60000"),
+            std::string::npos)
+      << too_long.body;
+}
+
+TEST_F(RoutesFixture, PanicIsRefusedUnlessEnabled) {
+  auto refused = call("GET", "/panic");
+  EXPECT_EQ(refused.status, 403);
+  EXPECT_NE(refused.body.find("ENABLE_PANIC"), std::string::npos) << refused.body;
+}
+
+TEST_F(RoutesFixture, EchoAnswersTheBodyWithItsContentType) {
+  http::Request request;
+  request.method = "POST";
+  request.path = "/echo";
+  request.body = "a,b\n1,2\n";
+  request.content_type = "text/csv";
+  router.dispatch(request, http::Responder(channel));
+  ASSERT_EQ(channel->responses.size(), 1U);
+  EXPECT_EQ(channel->responses[0].status, 200);
+  EXPECT_EQ(channel->responses[0].content_type, "text/csv");
+  EXPECT_EQ(channel->responses[0].body, "a,b\n1,2\n");
 }
 
 }  // namespace
