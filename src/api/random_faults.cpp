@@ -13,12 +13,13 @@ namespace {
 
 constexpr std::uint64_t low_bits = 0xffffffffULL;
 
-std::int64_t delay_bound(std::string_view text) {
-  auto value = parse_int(text);
+// One bound of `whole`, named in the message when it is not a number of ms in range.
+std::int64_t delay_bound(std::string_view part, std::string_view whole) {
+  auto value = parse_int(part);
   if (!value || *value < 0 || *value > max_random_delay_ms) {
-    throw std::invalid_argument("'" + std::string(text) + "' is not a delay in ms between 0 and " +
-                                std::to_string(max_random_delay_ms) +
-                                " (format MIN-MAX or N, empty for off)");
+    throw std::invalid_argument("'" + std::string(whole) +
+                                "' is not MIN-MAX or N with delays in ms between 0 and " +
+                                std::to_string(max_random_delay_ms) + " (empty for none)");
   }
   return *value;
 }
@@ -34,10 +35,11 @@ DelayRange parse_delay_range(std::string_view text) {
   if (text.empty()) return {};
   auto dash = text.find('-', 1);  // from 1, so "-5" is a bad number, not an empty minimum
   if (dash == std::string_view::npos) {
-    auto fixed = delay_bound(text);
+    auto fixed = delay_bound(text, text);
     return {fixed, fixed};
   }
-  DelayRange range{delay_bound(text.substr(0, dash)), delay_bound(text.substr(dash + 1))};
+  DelayRange range{delay_bound(text.substr(0, dash), text),
+                   delay_bound(text.substr(dash + 1), text)};
   if (range.min_ms > range.max_ms) {
     throw std::invalid_argument("'" + std::string(text) +
                                 "': the minimum is larger than the maximum (format MIN-MAX)");

@@ -297,6 +297,8 @@ EXPECTED_PATHS = {
     "/delay/{seconds}": "get", "/memory/allocate": "get", "/error-test": "get",
     "/status/{code}": "get", "/fault/enable": "post", "/fault/disable": "post",
     "/version": "get", "/": "get",
+    "/headers": "get", "/env": "get", "/echo": "post", "/fault": "get", "/fault/random": "post",
+    "/healthz/enable": "post", "/healthz/disable": "post", "/panic": "get",
 }
 
 
