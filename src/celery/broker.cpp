@@ -10,6 +10,7 @@
 #include "celery/timestamps.hpp"
 #include "core/json_text.hpp"
 #include "core/parse.hpp"
+#include "crypto/base64.hpp"
 
 namespace october::celery {
 
@@ -248,7 +249,7 @@ void Broker::dead_letter(std::string_view queue, const std::string& tag, const s
   if (valid_utf8(raw)) {
     fields["message"] = raw;
   } else {
-    fields["message_base64"] = base64_encode(raw);
+    fields["message_base64"] = crypto::base64_encode(raw);
   }
   std::string record = to_json(fields);
   eval(broker_, lua::kDeadLetter,

@@ -1,6 +1,5 @@
 #include "celery/envelope.hpp"
 
-#include <openssl/evp.h>
 #include <unistd.h>
 
 #include <array>
@@ -9,6 +8,7 @@
 
 #include "core/host_name.hpp"
 #include "core/json_text.hpp"
+#include "crypto/base64.hpp"
 
 namespace october::celery {
 
@@ -85,34 +85,6 @@ std::string make_uuid4() {
   return out;
 }
 
-std::string base64_encode(std::string_view data) {
-  std::string out(4 * ((data.size() + 2) / 3), '\0');
-  int written = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()),
-                                reinterpret_cast<const unsigned char*>(data.data()),
-                                static_cast<int>(data.size()));
-  out.resize(static_cast<std::size_t>(written));
-  return out;
-}
-
-std::optional<std::string> base64_decode(std::string_view text) {
-  if (text.size() % 4 != 0) return std::nullopt;
-  for (char c : text) {
-    bool ok = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-              c == '+' || c == '/' || c == '=';
-    if (!ok) return std::nullopt;
-  }
-  std::string out(3 * text.size() / 4, '\0');
-  int written = EVP_DecodeBlock(reinterpret_cast<unsigned char*>(out.data()),
-                                reinterpret_cast<const unsigned char*>(text.data()),
-                                static_cast<int>(text.size()));
-  if (written < 0) return std::nullopt;
-  std::size_t padding = 0;
-  if (!text.empty() && text.back() == '=') ++padding;
-  if (text.size() > 1 && text[text.size() - 2] == '=') ++padding;
-  out.resize(static_cast<std::size_t>(written) - padding);
-  return out;
-}
-
 std::string python_repr(const json::value& value, bool as_tuple) {
   switch (value.kind()) {
     case json::kind::null:
@@ -184,7 +156,7 @@ std::string encode_envelope(TaskMessage& message) {
   if (message.redelivered) headers["redelivered"] = true;
   json::object delivery_info{{"exchange", message.exchange}, {"routing_key", message.routing_key}};
   if (message.redelivered) delivery_info["redelivered"] = true;
-  json::object envelope{{"body", base64_encode(to_json(body))},
+  json::object envelope{{"body", crypto::base64_encode(to_json(body))},
                         {"content-encoding", "utf-8"},
                         {"content-type", "application/json"},
                         {"headers", headers},
@@ -251,7 +223,7 @@ TaskMessage decode_envelope(std::string_view raw) {
   if (message.routing_key.empty()) message.routing_key = "celery";
   std::string body_text = string_field(envelope, "body", "message");
   if (string_field(properties, "body_encoding", "properties", false) == "base64") {
-    auto decoded = base64_decode(body_text);
+    auto decoded = crypto::base64_decode(body_text);
     if (!decoded) throw MalformedMessage("body is not valid base64");
     body_text = std::move(*decoded);
   }

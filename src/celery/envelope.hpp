@@ -51,8 +51,6 @@ TaskMessage decode_envelope(std::string_view raw);
 std::string mark_redelivered(std::string_view raw);
 
 std::string make_uuid4();
-std::string base64_encode(std::string_view data);
-std::optional<std::string> base64_decode(std::string_view text);
 
 // Python's repr of args/kwargs, for the argsrepr/kwargsrepr headers that Flower shows.
 std::string python_repr(const boost::json::value& value, bool as_tuple = false);

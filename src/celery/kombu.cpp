@@ -5,6 +5,7 @@
 
 #include "celery/envelope.hpp"
 #include "core/json_text.hpp"
+#include "crypto/base64.hpp"
 
 namespace october::celery {
 
@@ -19,7 +20,7 @@ constexpr std::string_view kSeparator = "\x06\x16";
 std::string encode_kombu_message(const json::value& body, json::object headers,
                                  std::string_view exchange, std::string_view routing_key,
                                  int delivery_mode) {
-  json::object envelope{{"body", base64_encode(to_json(body))},
+  json::object envelope{{"body", crypto::base64_encode(to_json(body))},
                         {"content-encoding", "utf-8"},
                         {"content-type", "application/json"},
                         {"headers", std::move(headers)},
@@ -50,7 +51,7 @@ KombuMessage decode_kombu_message(std::string_view raw) {
     encoding = properties->get_object().if_contains("body_encoding");
   }
   if (encoding != nullptr && encoding->is_string() && encoding->get_string() == "base64") {
-    auto decoded = base64_decode(text);
+    auto decoded = crypto::base64_decode(text);
     if (!decoded) throw MalformedMessage("body is not valid base64");
     text = std::move(*decoded);
   }

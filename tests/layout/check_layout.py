@@ -26,10 +26,11 @@ ALLOWED = {
     "core": set(),
     "http": {"core"},
     "redis": {"core"},
+    "crypto": {"core"},
     "tasks": {"core"},
-    "celery": {"core", "redis"},
+    "celery": {"core", "redis", "crypto"},
     "service": {"core", "http", "redis"},
-    "api": {"core", "http", "redis", "celery", "tasks", "service"},
+    "api": {"core", "http", "redis", "crypto", "celery", "tasks", "service"},
     "worker": {"core", "http", "redis", "celery", "tasks", "service"},
 }
 
@@ -39,7 +40,7 @@ EXTERNALS = {
     "Beast/Asio": (r"boost/(beast|asio)\b", None, {"src/http"}),
     "hiredis": (r"hiredis/", r"hiredis", {"src/redis"}),
     "primesieve": (r"primesieve", r"primesieve", {"src/tasks"}),
-    "OpenSSL": (r"openssl/", r"openssl", {"src/celery", "src/tasks"}),
+    "OpenSSL": (r"openssl/", r"openssl", {"src/celery", "src/crypto", "src/tasks"}),
     "spdlog": (r"spdlog/", r"spdlog", {"src/core/log.cpp", "src/core/log.hpp"}),
 }
 
