@@ -1,12 +1,41 @@
 #include "api/api.hpp"
 
+#include <unistd.h>
+
+#include <filesystem>
 #include <memory>
+#include <stdexcept>
 
 #include "api/routes.hpp"
 #include "core/build_info.hpp"
+#include "crypto/jwt.hpp"
 #include "http/openapi.hpp"
 
 namespace october::api {
+
+namespace {
+
+void check_data_dir(const std::string& path) {
+  if (path.empty()) return;
+  std::error_code ec;
+  if (!std::filesystem::is_directory(path, ec)) {
+    throw std::invalid_argument("'" + path + "' is not an existing directory");
+  }
+  if (::access(path.c_str(), W_OK | X_OK) != 0) {
+    throw std::invalid_argument("'" + path + "' is not writable by this process");
+  }
+}
+
+void check_jwt_secret(const std::string& secret) {
+  if (!secret.empty() && secret.size() < crypto::kMinHs256SecretBytes) {
+    // The value itself stays out of the message: it ends up in logs.
+    throw std::invalid_argument("must be empty or at least " +
+                                std::to_string(crypto::kMinHs256SecretBytes) +
+                                " bytes for HS256, got " + std::to_string(secret.size()));
+  }
+}
+
+}  // namespace
 
 void add_api_options(config::Options& options, ApiConfig& config) {
   add_common_options(options, config.common);
@@ -37,6 +66,26 @@ void add_api_options(config::Options& options, ApiConfig& config) {
                      [](const std::string& raw) { (void)parse_delay_range(raw); });
   options.add_double("RANDOM_ERROR_PERCENT", &config.random_error_percent, 0, 100,
                      "share of app requests answered 500, in percent");
+  add_storage_options(options, config);
+}
+
+void add_storage_options(config::Options& options, ApiConfig& config) {
+  options.add_int("CACHE_MAX_VALUE_BYTES", &config.cache_max_value_bytes, 1, 16777216,
+                  "largest value PUT or POST /cache/{key} stores; larger gets 413");
+  options.add_string("DATA_DIR", &config.data_dir,
+                     "existing writable directory for POST /store; empty: /store answers 503",
+                     check_data_dir);
+  options.add_int("STORE_MAX_BYTES", &config.store_max_bytes, 1, 104857600,
+                  "largest body POST /store keeps; larger gets 413");
+  options.add_int("STORE_MAX_FILES", &config.store_max_files, 1, 1000000,
+                  "objects DATA_DIR may hold; a new one beyond gets 507");
+  options.add_string("JWT_SECRET", &config.jwt_secret,
+                     "HS256 key for /token, at least " +
+                         std::to_string(crypto::kMinHs256SecretBytes) +
+                         " bytes; empty: /token answers 503",
+                     check_jwt_secret);
+  options.add_int("JWT_TTL_SECONDS", &config.jwt_ttl_seconds, 1, 2592000,
+                  "lifetime of a token from POST /token, and the most a request may ask for");
 }
 
 Api::Api(const ApiConfig& config, Runtime runtime)
@@ -110,7 +159,7 @@ std::string ApiState::liveness_failure() const {
   return {};
 }
 
-void Api::add_routes(http::Router& served, TaskEndpoints& tasks) {
+void Api::add_routes(http::Router& served, TaskEndpoints& tasks, CacheEndpoints& cache) {
   // The groups register here first, so that every app route can be put behind the random
   // faults on its way to the served router, whichever group it comes from.
   http::Router router;
@@ -120,6 +169,9 @@ void Api::add_routes(http::Router& served, TaskEndpoints& tasks) {
   register_compute(router, state_.runtime.pool);
   register_memory(router, state_);
   register_inspect(router, state_);
+  register_cache(router, cache);
+  register_store(router, state_);
+  register_token(router, state_.config);
   for (const auto& route : router.routes()) {
     served.add(with_random_faults(route, state_.random_faults));
   }

@@ -35,9 +35,20 @@ struct ApiConfig {
   bool enable_panic = false;        // GET /panic exits the process
   std::string random_delay;         // "MIN-MAX" ms added to app requests; empty: none
   double random_error_percent = 0;  // share of app requests answered 500
+  // /cache/{key}, on the broker's Redis.
+  std::int64_t cache_max_value_bytes = 65536;
+  // /store: empty data_dir leaves the routes answering 503.
+  std::string data_dir;
+  std::int64_t store_max_bytes = 1048576;
+  std::int64_t store_max_files = 1000;
+  // /token: empty jwt_secret leaves the routes answering 503.
+  std::string jwt_secret;
+  std::int64_t jwt_ttl_seconds = 3600;
 };
 
 void add_api_options(config::Options& options, ApiConfig& config);
+// CACHE_MAX_VALUE_BYTES, DATA_DIR, STORE_MAX_*, JWT_*: the settings of /cache, /store, /token.
+void add_storage_options(config::Options& options, ApiConfig& config);
 
 // What the handlers read from the rest of the process.
 struct Runtime {
@@ -71,12 +82,13 @@ struct ApiState {
 };
 
 class TaskEndpoints;
+class CacheEndpoints;
 
 class Api {
  public:
   Api(const ApiConfig& config, Runtime runtime);
   // Registers every route group (src/api/routes_*.cpp), then GET /openapi.json documenting them.
-  void add_routes(http::Router& served, TaskEndpoints& tasks);
+  void add_routes(http::Router& served, TaskEndpoints& tasks, CacheEndpoints& cache);
 
  private:
   // Gauges of the fault switches and random-fault settings, counters of injected faults.

@@ -3,6 +3,7 @@
 #include <memory>
 
 #include "api/api.hpp"
+#include "api/cache_endpoints.hpp"
 #include "api/task_endpoints.hpp"
 #include "core/build_info.hpp"
 #include "core/duration.hpp"
@@ -35,8 +36,9 @@ class ApiService final : public Service {
                       .requests_in_flight = shared.requests_in_flight}),
         broker_calls_(static_cast<std::size_t>(config.broker_call_threads),
                       static_cast<std::size_t>(config.broker_call_queue_size)),
-        task_endpoints_(config.common, broker_calls_, redis_, shared.registry) {
-    api_.add_routes(shared.router, task_endpoints_);
+        task_endpoints_(config.common, broker_calls_, redis_, shared.registry),
+        cache_endpoints_(config.common, broker_calls_, redis_, config.cache_max_value_bytes) {
+    api_.add_routes(shared.router, task_endpoints_, cache_endpoints_);
   }
 
   void on_start(const http::Server& server) override {
@@ -72,6 +74,7 @@ class ApiService final : public Service {
   api::Api api_;
   ComputePool broker_calls_;
   api::TaskEndpoints task_endpoints_;
+  api::CacheEndpoints cache_endpoints_;
 };
 
 }  // namespace

@@ -15,6 +15,7 @@
 namespace october::api {
 
 class TaskEndpoints;
+class CacheEndpoints;
 
 // What every group's handlers are written with.
 using http::Params;
@@ -37,6 +38,12 @@ void register_compute(http::Router& router, ComputePool& pool);
 void register_memory(http::Router& router, ApiState& state);
 // POST /tasks and GET /tasks/{id}.
 void register_tasks(http::Router& router, TaskEndpoints& tasks);
+// GET, PUT, POST and DELETE /cache/{key} on Redis.
+void register_cache(http::Router& router, CacheEndpoints& cache);
+// POST /store and GET /store/{hash}: content-addressed files in DATA_DIR.
+void register_store(http::Router& router, ApiState& state);
+// POST /token and POST /token/validate: HS256 JWTs.
+void register_token(http::Router& router, const ApiConfig& config);
 
 // Shared by the groups.
 http::Response json_response(const boost::json::object& body, int status = 200);

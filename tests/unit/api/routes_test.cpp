@@ -6,6 +6,7 @@
 #include <map>
 
 #include "api/api.hpp"
+#include "api/cache_endpoints.hpp"
 #include "api/task_endpoints.hpp"
 #include "support/capturing_channel.hpp"
 
@@ -29,6 +30,7 @@ struct RoutesFixture : ::testing::Test {
   ApiConfig config;
   std::unique_ptr<Api> api;
   std::unique_ptr<TaskEndpoints> tasks;
+  std::unique_ptr<CacheEndpoints> cache;
   std::shared_ptr<CapturingChannel> channel = std::make_shared<CapturingChannel>();
 
   void SetUp() override {
@@ -40,7 +42,8 @@ struct RoutesFixture : ::testing::Test {
                                                 .open_connections = [] { return 0; },
                                                 .requests_in_flight = [] { return 0.0; }});
     tasks = std::make_unique<TaskEndpoints>(config.common, broker_pool, redis, registry);
-    api->add_routes(router, *tasks);
+    cache = std::make_unique<CacheEndpoints>(config.common, broker_pool, redis, 65536);
+    api->add_routes(router, *tasks, *cache);
   }
   void TearDown() override {
     pool.shutdown();
@@ -100,6 +103,14 @@ TEST_F(RoutesFixture, EveryGroupIsRegisteredOnceWithOpenApiLast) {
                           "GET /headers",
                           "GET /env",
                           "POST /echo",
+                          "GET /cache/{key}",
+                          "PUT /cache/{key}",
+                          "POST /cache/{key}",
+                          "DELETE /cache/{key}",
+                          "POST /store",
+                          "GET /store/{hash}",
+                          "POST /token",
+                          "POST /token/validate",
                           "GET /openapi.json"}) {
     EXPECT_EQ(seen[key], 1) << key;
   }
@@ -283,6 +294,30 @@ TEST_F(RoutesFixture, EchoAnswersTheBodyWithItsContentType) {
   EXPECT_EQ(channel->responses[0].status, 200);
   EXPECT_EQ(channel->responses[0].content_type, "text/csv");
   EXPECT_EQ(channel->responses[0].body, "a,b\n1,2\n");
+TEST_F(RoutesFixture, CacheStoreAndTokenInputsAreCheckedFirst) {
+  auto bad_key = call("GET", "/cache/a%2Fb");
+  EXPECT_EQ(bad_key.status, 400);
+  EXPECT_NE(bad_key.body.find("key must be 1 to 200 characters"), std::string::npos)
+      << bad_key.body;
+  auto bad_ttl = call("PUT", "/cache/k?ttl=2592001");
+  EXPECT_EQ(bad_ttl.status, 400);
+  EXPECT_NE(bad_ttl.body.find("ttl must be an integer between 0 and 2592000"), std::string::npos)
+      << bad_ttl.body;
+  // Redis is never reached here: the cached check says it is down.
+  auto down = call("GET", "/cache/k");
+  EXPECT_EQ(down.status, 503);
+  auto upper = call("GET", "/store/" + std::string(64, 'A'));
+  EXPECT_EQ(upper.status, 400);
+  EXPECT_NE(upper.body.find("hash must be 64 lowercase hex digits"), std::string::npos)
+      << upper.body;
+  EXPECT_EQ(call("GET", "/store/..%2F..%2Fetc%2Fpasswd").status, 400);
+  // DATA_DIR and JWT_SECRET are unset in this fixture.
+  auto no_dir = call("GET", "/store/" + std::string(64, 'a'));
+  EXPECT_EQ(no_dir.status, 503);
+  EXPECT_NE(no_dir.body.find("DATA_DIR is not set"), std::string::npos) << no_dir.body;
+  EXPECT_EQ(call("POST", "/store").status, 503);
+  EXPECT_EQ(call("POST", "/token").status, 503);
+  EXPECT_EQ(call("POST", "/token/validate").status, 503);
 }
 
 }  // namespace
