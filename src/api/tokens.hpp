@@ -1,6 +1,7 @@
 #pragma once
 // POST /token and POST /token/validate as functions of the request, the settings and the clock,
 // so every answer is unit-tested without a socket; the JWT itself is crypto/jwt.hpp.
+#include <cstddef>
 #include <cstdint>
 #include <string>
 #include <string_view>

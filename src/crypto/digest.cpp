@@ -5,6 +5,7 @@
 #include <openssl/hmac.h>
 
 #include <array>
+#include <cstddef>
 #include <memory>
 #include <stdexcept>
 
@@ -22,7 +23,7 @@ std::string sha256_hex(std::string_view data) {
   }
   static constexpr char kHex[] = "0123456789abcdef";
   std::string out;
-  out.reserve(2 * size);
+  out.reserve(2 * static_cast<std::size_t>(size));
   for (unsigned int i = 0; i < size; ++i) {
     out += kHex[digest[i] >> 4];
     out += kHex[digest[i] & 0xF];
