@@ -10,6 +10,7 @@ import hmac
 import json
 import os
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
@@ -55,6 +56,16 @@ def test_cache_post_creates_only_put_replaces(api):
     ok_json(api.request("PUT", "/cache/empty", data=b""))
     r = api.get("/cache/empty")
     assert r.status_code == 200 and r.content == b""
+
+
+def test_cache_concurrent_posts_create_once(api):
+    # SET NX decides in Redis: of many racing creators exactly one wins.
+    with ThreadPoolExecutor(8) as pool:
+        statuses = list(pool.map(
+            lambda i: api.post("/cache/race", data=str(i).encode()).status_code, range(16)))
+    assert sorted(statuses) == [201] + [409] * 15, statuses
+    winner = api.get("/cache/race").content
+    assert winner.decode() in {str(i) for i in range(16)}
 
 
 def test_cache_key_named_like_a_celery_queue_leaves_the_queue_alone(api, redis_server):
@@ -194,6 +205,20 @@ def test_store_limits(api_factory, data_dir):
     again = api_factory(env={"DATA_DIR": str(data_dir), "STORE_MAX_FILES": "2"})
     assert_error(again.post("/store", data=b"c"), 507, "store_full", "STORE_MAX_FILES")
     assert again.get(f"/store/{hashlib.sha256(b'b').hexdigest()}").content == b"b"
+
+
+def test_store_concurrent_writes_respect_the_count(api_factory, data_dir):
+    srv = api_factory(env={"DATA_DIR": str(data_dir), "STORE_MAX_FILES": "5"})
+    with ThreadPoolExecutor(8) as pool:
+        same = list(pool.map(lambda _: srv.post("/store", data=b"same").status_code, range(8)))
+        distinct = list(pool.map(
+            lambda i: srv.post("/store", data=f"object {i}".encode()).status_code, range(12)))
+    assert sorted(same) == [200] * 7 + [201], same
+    assert sorted(distinct) == [201] * 4 + [507] * 8, distinct
+    names = os.listdir(data_dir)
+    assert len(names) == 5 and all(len(n) == 64 for n in names), names
+    for name in names:
+        assert hashlib.sha256((data_dir / name).read_bytes()).hexdigest() == name
 
 
 def test_store_start_removes_leftover_temporary_files(api_factory, data_dir):
