@@ -30,6 +30,8 @@ if ! $build_only; then
     # local stack and black-box tests
     redis-server prometheus curl procps
     python3 python3-pytest python3-requests python3-redis python3-celery
+    # the browser test of GET /'s page (tests/integration/test_ui.py)
+    chromium chromium-driver python3-selenium
     # benchmarks
     wrk nginx-light python3-fastapi python3-uvicorn
     # chart and pipeline tests (their npm tools come from scripts/install-tools.sh)

@@ -7,6 +7,7 @@
 #include <stdexcept>
 
 #include "api/routes.hpp"
+#include "api/ui.hpp"
 #include "core/build_info.hpp"
 #include "crypto/jwt.hpp"
 #include "http/openapi.hpp"
@@ -66,6 +67,15 @@ void add_api_options(config::Options& options, ApiConfig& config) {
                      [](const std::string& raw) { (void)parse_delay_range(raw); });
   options.add_double("RANDOM_ERROR_PERCENT", &config.random_error_percent, 0, 100,
                      "share of app requests answered 500, in percent");
+  options.add_string("UI_COLOR", &config.ui_color,
+                     "background of the browser page of GET /: #rgb, #rrggbb (with optional "
+                     "alpha) or a colour name (" +
+                         std::string(ui_color_names()) + ")",
+                     validate_ui_color);
+  options.add_string("UI_MESSAGE", &config.ui_message,
+                     "banner on the browser page of GET / (shown as text, at most " +
+                         std::to_string(kMaxUiMessageBytes) + " bytes of UTF-8)",
+                     validate_ui_message);
   add_storage_options(options, config);
 }
 

@@ -44,6 +44,9 @@ struct ApiConfig {
   // /token: empty jwt_secret leaves the routes answering 503.
   std::string jwt_secret;
   std::int64_t jwt_ttl_seconds = 3600;
+  // The browser page of GET /: its background and a banner, so a canary shows which one answers.
+  std::string ui_color = "#2f5d8a";
+  std::string ui_message;
 };
 
 void add_api_options(config::Options& options, ApiConfig& config);

@@ -3,6 +3,7 @@
 #include <filesystem>
 
 #include "api/routes.hpp"
+#include "api/ui.hpp"
 #include "core/build_info.hpp"
 #include "core/host_name.hpp"
 #include "http/probes.hpp"
@@ -21,7 +22,22 @@ std::size_t thread_count() {
   return count;
 }
 
-void root(const ApiState& state, const Responder& out) {
+// Browsers (Accept ranking text/html first) get the page; every other client the JSON.
+void root(const ApiState& state, const Request& request, const Responder& out) {
+  if (prefers_html(request.header("Accept"))) {
+    Response page;
+    page.content_type = "text/html; charset=utf-8";
+    page.headers.emplace_back("Vary", "Accept");
+    page.body = ui_page({.service = "october-api",
+                         .version = std::string(build_info::version()),
+                         .revision = std::string(build_info::revision()),
+                         .hostname = std::string(host_name()),
+                         .uptime_seconds = seconds_since(state.started),
+                         .color = state.config.ui_color,
+                         .message = state.config.ui_message});
+    out.send(std::move(page));
+    return;
+  }
   const Runtime& runtime = state.runtime;
   out.send(json_response(
       {{"service", "october-api"},
@@ -56,8 +72,10 @@ void register_probes(http::Router& router, const ApiState& state) {
   router.add(
       {.method = "GET",
        .path = "/",
-       .summary = "Runtime information",
-       .handler = [&state](Request&, const Params&, const Responder& out) { root(state, out); }});
+       .summary = "Runtime information as JSON, or the HTML page when Accept prefers text/html",
+       .handler = [&state](Request& request, const Params&, const Responder& out) {
+         root(state, request, out);
+       }});
 }
 
 }  // namespace october::api
