@@ -8,6 +8,7 @@
 
 #include "api/routes.hpp"
 #include "api/ui.hpp"
+#include "configdir/watcher.hpp"
 #include "core/build_info.hpp"
 #include "crypto/jwt.hpp"
 #include "http/openapi.hpp"
@@ -76,6 +77,16 @@ void add_api_options(config::Options& options, ApiConfig& config) {
                      "banner on the browser page of GET / (shown as text, at most " +
                          std::to_string(kMaxUiMessageBytes) + " bytes of UTF-8)",
                      validate_ui_message);
+  options.add_string(
+      "CONFIG_DIR", &config.config_dir,
+      "directory served by GET /configs and re-read when it changes (a mounted ConfigMap); "
+      "empty: none",
+      [](const std::string& value) {
+        std::error_code ec;
+        if (!value.empty() && !std::filesystem::is_directory(value, ec)) {
+          throw std::invalid_argument("'" + value + "' is not a directory");
+        }
+      });
   add_storage_options(options, config);
 }
 
@@ -149,7 +160,21 @@ void Api::add_fault_metrics() {
   registry.callback("october_random_errors_total",
                     "App requests answered 500 by RANDOM_ERROR_PERCENT.", metrics::Type::counter,
                     [&faults] { return static_cast<double>(faults.errors_injected()); });
+  if (!config.config_dir.empty()) {
+    configs_ = std::make_unique<configdir::Watcher>(config.config_dir);
+    const configdir::Watcher& configs = *configs_;
+    registry.callback("october_config_reloads_total",
+                      "Re-reads of CONFIG_DIR after a change was seen.", metrics::Type::counter,
+                      [&configs] { return static_cast<double>(configs.reloads()); });
+    registry.callback("october_config_files", "Files GET /configs lists now.", metrics::Type::gauge,
+                      [&configs] { return static_cast<double>(configs.snapshot()->files.size()); });
+    registry.callback("october_config_last_read_timestamp_seconds",
+                      "Unix time CONFIG_DIR was last read.", metrics::Type::gauge,
+                      [&configs] { return configs.last_read_unix_seconds(); });
+  }
 }
+
+Api::~Api() = default;
 
 std::string ApiState::not_ready_reason() const {
   if (runtime.draining) return "shutting down: draining connections";
@@ -182,6 +207,7 @@ void Api::add_routes(http::Router& served, TaskEndpoints& tasks, CacheEndpoints&
   register_cache(router, cache);
   register_store(router, state_);
   register_token(router, state_.config);
+  register_configs(router, configs_.get());
   for (const auto& route : router.routes()) {
     served.add(with_random_faults(route, state_.random_faults));
   }

@@ -5,6 +5,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <string>
 
 #include "api/random_faults.hpp"
@@ -14,6 +15,10 @@
 #include "http/router.hpp"
 #include "service/common_config.hpp"
 #include "service/redis_health.hpp"
+
+namespace october::configdir {
+class Watcher;
+}  // namespace october::configdir
 
 namespace october::api {
 
@@ -47,6 +52,8 @@ struct ApiConfig {
   // The browser page of GET /: its background and a banner, so a canary shows which one answers.
   std::string ui_color = "#2f5d8a";
   std::string ui_message;
+  // A mounted ConfigMap served by GET /configs; empty: none.
+  std::string config_dir;
 };
 
 void add_api_options(config::Options& options, ApiConfig& config);
@@ -89,7 +96,11 @@ class CacheEndpoints;
 
 class Api {
  public:
+  // Starts watching CONFIG_DIR when it is set.
   Api(const ApiConfig& config, Runtime runtime);
+  ~Api();
+  Api(const Api&) = delete;
+  Api& operator=(const Api&) = delete;
   // Registers every route group (src/api/routes_*.cpp), then GET /openapi.json documenting them.
   void add_routes(http::Router& served, TaskEndpoints& tasks, CacheEndpoints& cache);
 
@@ -98,6 +109,7 @@ class Api {
   void add_fault_metrics();
 
   ApiState state_;
+  std::unique_ptr<configdir::Watcher> configs_;
 };
 
 }  // namespace october::api

@@ -12,6 +12,10 @@
 #include "http/router.hpp"
 #include "http/types.hpp"
 
+namespace october::configdir {
+class Watcher;
+}  // namespace october::configdir
+
 namespace october::api {
 
 class TaskEndpoints;
@@ -44,6 +48,8 @@ void register_cache(http::Router& router, CacheEndpoints& cache);
 void register_store(http::Router& router, ApiState& state);
 // POST /token and POST /token/validate: HS256 JWTs.
 void register_token(http::Router& router, const ApiConfig& config);
+// GET /configs; `watcher` is null when CONFIG_DIR is not set.
+void register_configs(http::Router& router, const configdir::Watcher* watcher);
 
 // Shared by the groups.
 http::Response json_response(const boost::json::object& body, int status = 200);

@@ -28,9 +28,10 @@ ALLOWED = {
     "redis": {"core"},
     "crypto": {"core"},
     "tasks": {"core"},
+    "configdir": {"core"},
     "celery": {"core", "redis", "crypto"},
     "service": {"core", "http", "redis"},
-    "api": {"core", "http", "redis", "crypto", "celery", "tasks", "service"},
+    "api": {"core", "http", "redis", "crypto", "celery", "tasks", "service", "configdir"},
     "worker": {"core", "http", "redis", "celery", "tasks", "service"},
 }
 

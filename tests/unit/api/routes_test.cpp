@@ -4,6 +4,9 @@
 
 #include <boost/json.hpp>
 #include <map>
+#include <string>
+#include <utility>
+#include <vector>
 
 #include "api/api.hpp"
 #include "api/cache_endpoints.hpp"
@@ -57,8 +60,10 @@ struct RoutesFixture : ::testing::Test {
     throw std::runtime_error("no route " + method + " " + path);
   }
 
-  http::Response call(const std::string& method, const std::string& target) {
+  http::Response call(const std::string& method, const std::string& target,
+                      std::vector<std::pair<std::string, std::string>> headers = {}) {
     http::Request request;
+    request.headers = std::move(headers);
     request.method = method;
     auto q = target.find('?');
     request.path = target.substr(0, q);
@@ -70,6 +75,21 @@ struct RoutesFixture : ::testing::Test {
     return response;
   }
 };
+
+TEST_F(RoutesFixture, RootServesThePageToBrowsersOnly) {
+  auto json = call("GET", "/", {{"Accept", "*/*"}});
+  EXPECT_EQ(json.content_type, "application/json");
+  EXPECT_EQ(boost::json::parse(json.body).at("service"), "october-api");
+  auto page = call("GET", "/", {{"accept", "text/html,*/*;q=0.8"}});
+  EXPECT_EQ(page.content_type, "text/html; charset=utf-8");
+  EXPECT_NE(page.body.find("background: #2f5d8a;"), std::string::npos);
+}
+
+TEST_F(RoutesFixture, ConfigsWithoutConfigDirIs404) {
+  auto response = call("GET", "/configs");
+  EXPECT_EQ(response.status, 404);
+  EXPECT_EQ(boost::json::parse(response.body).at("error"), "not_configured");
+}
 
 TEST_F(RoutesFixture, EveryGroupIsRegisteredOnceWithOpenApiLast) {
   std::map<std::string, int> seen;
@@ -111,6 +131,7 @@ TEST_F(RoutesFixture, EveryGroupIsRegisteredOnceWithOpenApiLast) {
                                              "GET /store/{hash}",
                                              "POST /token",
                                              "POST /token/validate",
+                                             "GET /configs",
                                              "GET /openapi.json"};
   for (const auto& key : expected) EXPECT_EQ(seen[key], 1) << key;
   EXPECT_EQ(seen.size(), expected.size()) << "a route registered that the list above lacks";
