@@ -87,6 +87,12 @@ void add_api_options(config::Options& options, ApiConfig& config) {
           throw std::invalid_argument("'" + value + "' is not a directory");
         }
       });
+  options.add_string("BACKEND_URLS", &config.backend_urls,
+                     "comma-separated http:// URLs POST /api/echo forwards to (at most " +
+                         std::to_string(kMaxBackends) + "); empty: it echoes the body",
+                     [](const std::string& value) { parse_backend_urls(value); });
+  options.add_double("BACKEND_TIMEOUT", &config.backend_timeout, 0.1, 60,
+                     "seconds each BACKEND_URLS call of POST /api/echo may take");
   add_storage_options(options, config);
 }
 
@@ -107,6 +113,25 @@ void add_storage_options(config::Options& options, ApiConfig& config) {
                      check_jwt_secret);
   options.add_int("JWT_TTL_SECONDS", &config.jwt_ttl_seconds, 1, 2592000,
                   "lifetime of a token from POST /token, and the most a request may ask for");
+}
+
+std::vector<http::HttpUrl> parse_backend_urls(const std::string& text) {
+  std::vector<http::HttpUrl> urls;
+  std::size_t start = 0;
+  while (start <= text.size() && !text.empty()) {
+    auto comma = text.find(',', start);
+    std::string item = text.substr(start, comma == std::string::npos ? comma : comma - start);
+    item.erase(0, item.find_first_not_of(' '));
+    item.erase(item.find_last_not_of(' ') + 1);
+    if (item.empty()) throw std::invalid_argument("has an empty entry: expected URL,URL,...");
+    urls.push_back(http::HttpUrl::parse(item));
+    if (urls.size() > kMaxBackends) {
+      throw std::invalid_argument("lists more than " + std::to_string(kMaxBackends) + " URLs");
+    }
+    if (comma == std::string::npos) break;
+    start = comma + 1;
+  }
+  return urls;
 }
 
 Api::Api(const ApiConfig& config, Runtime runtime)
@@ -160,6 +185,9 @@ void Api::add_fault_metrics() {
   registry.callback("october_random_errors_total",
                     "App requests answered 500 by RANDOM_ERROR_PERCENT.", metrics::Type::counter,
                     [&faults] { return static_cast<double>(faults.errors_injected()); });
+  backends_.urls = parse_backend_urls(config.backend_urls);
+  backends_.timeout = seconds(config.backend_timeout);
+  if (!backends_.urls.empty()) backends_.client = std::make_unique<http::Client>();
   if (!config.config_dir.empty()) {
     configs_ = std::make_unique<configdir::Watcher>(config.config_dir);
     const configdir::Watcher& configs = *configs_;
@@ -208,6 +236,7 @@ void Api::add_routes(http::Router& served, TaskEndpoints& tasks, CacheEndpoints&
   register_store(router, state_);
   register_token(router, state_.config);
   register_configs(router, configs_.get());
+  register_backends(router, backends_);
   for (const auto& route : router.routes()) {
     served.add(with_random_faults(route, state_.random_faults));
   }

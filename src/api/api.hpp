@@ -7,11 +7,13 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "api/random_faults.hpp"
 #include "core/compute_pool.hpp"
 #include "core/config.hpp"
 #include "core/metrics.hpp"
+#include "http/client.hpp"
 #include "http/router.hpp"
 #include "service/common_config.hpp"
 #include "service/redis_health.hpp"
@@ -54,6 +56,21 @@ struct ApiConfig {
   std::string ui_message;
   // A mounted ConfigMap served by GET /configs; empty: none.
   std::string config_dir;
+  // Where POST /api/echo forwards: comma-separated http:// URLs, and how long each may take.
+  std::string backend_urls;
+  double backend_timeout = 2;
+};
+
+// At most this many BACKEND_URLS: each request to /api/echo opens one connection per entry.
+inline constexpr std::size_t kMaxBackends = 16;
+// BACKEND_URLS split and checked; throws std::invalid_argument naming the bad entry.
+std::vector<http::HttpUrl> parse_backend_urls(const std::string& text);
+
+// POST /api/echo's peers and the client that calls them (null without peers).
+struct Backends {
+  std::vector<http::HttpUrl> urls;
+  std::chrono::steady_clock::duration timeout{};
+  std::unique_ptr<http::Client> client;
 };
 
 void add_api_options(config::Options& options, ApiConfig& config);
@@ -110,6 +127,7 @@ class Api {
 
   ApiState state_;
   std::unique_ptr<configdir::Watcher> configs_;
+  Backends backends_;
 };
 
 }  // namespace october::api

@@ -50,6 +50,8 @@ void register_store(http::Router& router, ApiState& state);
 void register_token(http::Router& router, const ApiConfig& config);
 // GET /configs; `watcher` is null when CONFIG_DIR is not set.
 void register_configs(http::Router& router, const configdir::Watcher* watcher);
+// POST /api/echo, forwarding to BACKEND_URLS.
+void register_backends(http::Router& router, const Backends& backends);
 
 // Shared by the groups.
 http::Response json_response(const boost::json::object& body, int status = 200);

@@ -132,6 +132,7 @@ TEST_F(RoutesFixture, EveryGroupIsRegisteredOnceWithOpenApiLast) {
                                              "POST /token",
                                              "POST /token/validate",
                                              "GET /configs",
+                                             "POST /api/echo",
                                              "GET /openapi.json"};
   for (const auto& key : expected) EXPECT_EQ(seen[key], 1) << key;
   EXPECT_EQ(seen.size(), expected.size()) << "a route registered that the list above lacks";
