@@ -6,13 +6,16 @@
 
 #include <algorithm>
 #include <cerrno>
-#include <cstring>
 #include <filesystem>
+#include <system_error>
 #include <vector>
 
 namespace october::configdir {
 
 namespace {
+
+// strerror() shares one buffer between threads; the error category's message does not.
+std::string errno_text() { return std::generic_category().message(errno); }
 
 // Closes the descriptor on every path out of read_file.
 struct Fd {
@@ -28,7 +31,7 @@ bool read_file(const std::filesystem::path& path, const Limits& limits, std::siz
   // O_NONBLOCK: a FIFO placed in the directory must not hang the reader.
   Fd file{::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK)};
   if (file.fd < 0) {
-    why = std::string("cannot open: ") + std::strerror(errno);
+    why = std::string("cannot open: ") + errno_text();
     return false;
   }
   struct stat info {};
@@ -52,7 +55,7 @@ bool read_file(const std::filesystem::path& path, const Limits& limits, std::siz
     auto n = ::read(file.fd, content.data() + got, content.size() - got);
     if (n < 0 && errno == EINTR) continue;
     if (n < 0) {
-      why = std::string("cannot read: ") + std::strerror(errno);
+      why = std::string("cannot read: ") + errno_text();
       return false;
     }
     if (n == 0) break;

@@ -11,9 +11,12 @@
 namespace october::configdir {
 
 struct Limits {
-  std::size_t max_files = 100;                // names read, in name order; the rest counted
-  std::size_t max_file_bytes = 256 * 1024;    // a larger file is omitted with the reason
-  std::size_t max_total_bytes = 1024 * 1024;  // a ConfigMap holds at most 1 MiB
+  // Names read, in name order; the rest are only counted.
+  std::size_t max_files = 100;
+  // A larger file is omitted, with the reason.
+  std::size_t max_file_bytes = std::size_t{256} * 1024;
+  // All contents together: a ConfigMap holds at most 1 MiB.
+  std::size_t max_total_bytes = std::size_t{1024} * 1024;
 };
 
 struct Snapshot {

@@ -8,15 +8,18 @@
 #include <array>
 #include <cerrno>
 #include <chrono>
-#include <cstring>
 #include <filesystem>
 #include <stdexcept>
+#include <system_error>
 
 #include "core/log.hpp"
 
 namespace october::configdir {
 
 namespace {
+
+// strerror() shares one buffer between threads; the error category's message does not.
+std::string errno_text() { return std::generic_category().message(errno); }
 
 constexpr std::uint32_t kDirectoryEvents = IN_CREATE | IN_DELETE | IN_MOVED_FROM | IN_MOVED_TO |
                                            IN_CLOSE_WRITE | IN_MODIFY | IN_ATTRIB | IN_DELETE_SELF |
@@ -38,12 +41,12 @@ Watcher::Watcher(std::string directory, Limits limits)
     : directory_(std::move(directory)), limits_(limits) {
   inotify_ = ::inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
   if (inotify_ < 0) {
-    throw std::runtime_error(std::string("inotify_init1: ") + std::strerror(errno));
+    throw std::runtime_error(std::string("inotify_init1: ") + errno_text());
   }
   stop_ = ::eventfd(0, EFD_CLOEXEC);
   if (stop_ < 0) {
     ::close(inotify_);
-    throw std::runtime_error(std::string("eventfd: ") + std::strerror(errno));
+    throw std::runtime_error(std::string("eventfd: ") + errno_text());
   }
   // Watch first, then read: a change between the two is then seen and re-read, not lost.
   watch();
@@ -54,7 +57,7 @@ Watcher::Watcher(std::string directory, Limits limits)
 Watcher::~Watcher() {
   const std::uint64_t one = 1;
   if (::write(stop_, &one, sizeof one) < 0) {
-    log::error("config watcher: cannot signal its thread", {{"error", std::strerror(errno)}});
+    log::error("config watcher: cannot signal its thread", {{"error", errno_text()}});
   }
   thread_.join();
   ::close(stop_);
@@ -120,7 +123,7 @@ void Watcher::run() {
     const int ready = ::poll(fds.data(), fds.size(), timeout);
     if (ready < 0 && errno != EINTR) {
       log::error("config watcher: poll failed, no more reloads",
-                 {{"directory", directory_}, {"error", std::strerror(errno)}});
+                 {{"directory", directory_}, {"error", errno_text()}});
       return;
     }
     if ((fds[0].revents & POLLIN) != 0) return;

@@ -44,7 +44,7 @@ struct ClientResponse {
 class Client {
  public:
   // Answers past this are cut off with an error rather than held in memory.
-  static constexpr std::size_t kMaxResponseBytes = 1024 * 1024;
+  static constexpr std::size_t kMaxResponseBytes = std::size_t{1024} * 1024;
 
   // Runs its own I/O thread, so a slow peer never holds a server I/O thread.
   Client();
