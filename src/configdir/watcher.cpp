@@ -30,6 +30,8 @@ constexpr int kQuietMs = 100;
 constexpr auto kLongestBurst = std::chrono::seconds(2);
 // While the directory is missing, how often to look for it again.
 constexpr int kRetryMs = 1000;
+// Without inotify, how often to read the directory and compare.
+constexpr int kPollMs = 2000;
 
 double unix_now() {
   return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
@@ -37,16 +39,16 @@ double unix_now() {
 
 }  // namespace
 
-Watcher::Watcher(std::string directory, Limits limits)
+Watcher::Watcher(std::string directory, Limits limits, Events events)
     : directory_(std::move(directory)), limits_(limits) {
-  inotify_ = ::inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
-  if (inotify_ < 0) {
-    throw std::runtime_error(std::string("inotify_init1: ") + errno_text());
-  }
   stop_ = ::eventfd(0, EFD_CLOEXEC);
-  if (stop_ < 0) {
-    ::close(inotify_);
-    throw std::runtime_error(std::string("eventfd: ") + errno_text());
+  if (stop_ < 0) throw std::runtime_error(std::string("eventfd: ") + errno_text());
+  if (events == Events::inotify) inotify_ = ::inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+  if (inotify_ < 0 && events == Events::inotify) {
+    // fs.inotify.max_user_instances is shared by every container of the node: when it is used
+    // up, polling keeps /configs current instead of failing the start.
+    log::warn("config watcher: no inotify, polling instead",
+              {{"directory", directory_}, {"error", errno_text()}, {"every_ms", kPollMs}});
   }
   // Watch first, then read: a change between the two is then seen and re-read, not lost.
   watch();
@@ -61,7 +63,7 @@ Watcher::~Watcher() {
   }
   thread_.join();
   ::close(stop_);
-  ::close(inotify_);
+  if (inotify_ >= 0) ::close(inotify_);
 }
 
 std::shared_ptr<const Snapshot> Watcher::snapshot() const {
@@ -70,6 +72,7 @@ std::shared_ptr<const Snapshot> Watcher::snapshot() const {
 }
 
 bool Watcher::watch() {
+  if (inotify_ < 0) return false;
   if (directory_watch_ < 0) {
     directory_watch_ = ::inotify_add_watch(inotify_, directory_.c_str(), kDirectoryEvents);
     if (directory_watch_ < 0) return false;
@@ -116,6 +119,7 @@ bool Watcher::drain() {
 }
 
 void Watcher::run() {
+  if (inotify_ < 0) return poll_loop();
   while (true) {
     std::array<pollfd, 2> fds{{{.fd = stop_, .events = POLLIN, .revents = 0},
                                {.fd = inotify_, .events = POLLIN, .revents = 0}}};
@@ -134,6 +138,20 @@ void Watcher::run() {
       continue;
     }
     if (changed || was_missing) reload(true);
+  }
+}
+
+void Watcher::poll_loop() {
+  pollfd stop{.fd = stop_, .events = POLLIN, .revents = 0};
+  while (::poll(&stop, 1, kPollMs) == 0 || (stop.revents & POLLIN) == 0) {
+    auto now = read_directory(directory_, limits_);
+    auto last = snapshot();
+    if (now.files == last->files && now.omitted == last->omitted && now.error == last->error &&
+        now.files_over_limit == last->files_over_limit) {
+      last_read_ = unix_now();
+      continue;
+    }
+    reload(true);
   }
 }
 

@@ -17,9 +17,14 @@ namespace october::configdir {
 
 class Watcher {
  public:
-  // Reads the directory once, then watches it until destroyed. Throws std::runtime_error when
-  // inotify is unavailable (the limit of instances reached).
-  explicit Watcher(std::string directory, Limits limits = {});
+  // How changes are noticed: inotify, or reading and comparing every 2 s (what it falls back to
+  // without inotify; chosen directly by tests).
+  enum class Events { inotify, polling };
+
+  // Reads the directory once, then watches it until destroyed; without inotify (the node's
+  // instances used up) it reads and compares every 2 s instead. Throws std::runtime_error only
+  // when it cannot make the eventfd that stops its thread.
+  explicit Watcher(std::string directory, Limits limits = {}, Events events = Events::inotify);
   ~Watcher();
   Watcher(const Watcher&) = delete;
   Watcher& operator=(const Watcher&) = delete;
@@ -32,6 +37,8 @@ class Watcher {
 
  private:
   void run();
+  // The fallback without inotify: read, compare, reload what changed.
+  void poll_loop();
   // (Re)adds the watches; false while the directory is missing.
   bool watch();
   // Reads inotify events until none came for a short while, so a burst of them (the kubelet's

@@ -64,5 +64,25 @@ TEST(Watcher, FollowsTheKubeletSwapAndPlainEdits) {
   fs::remove_all(dir);
 }
 
+TEST(Watcher, PollingFallbackReloadsOnlyWhatChanged) {
+  const fs::path dir = fs::temp_directory_path() / ("october-poller-" + std::to_string(::getpid()));
+  fs::remove_all(dir);
+  fs::create_directories(dir);
+  std::ofstream(dir / "key") << "one";
+
+  Watcher watcher(dir.string(), {}, Watcher::Events::polling);
+  EXPECT_EQ(listing(watcher), R"({"key":"one"})");
+  const double first_read = watcher.last_read_unix_seconds();
+  // Reads that find nothing new are not reloads.
+  EXPECT_TRUE(eventually([&] { return watcher.last_read_unix_seconds() > first_read; }));
+  EXPECT_EQ(watcher.reloads(), 0U);
+
+  std::ofstream(dir / "key") << "two";
+  EXPECT_TRUE(eventually([&] { return listing(watcher) == R"({"key":"two"})"; }))
+      << listing(watcher);
+  EXPECT_GE(watcher.reloads(), 1U);  // 2 if a read caught the file truncated
+  fs::remove_all(dir);
+}
+
 }  // namespace
 }  // namespace october::configdir
