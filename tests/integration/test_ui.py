@@ -188,6 +188,23 @@ def test_task_box_follows_the_task_to_success(stack, page):
     assert console_errors(page) == []
 
 
+def test_task_box_shows_the_state_as_it_changes(page):
+    box = page.find_element(By.ID, "task-body")
+    box.clear()
+    box.send_keys('{"name": "sleep", "args": [1.5]}')
+    page.find_element(By.ID, "task-submit").click()
+    seen: list[str] = []
+
+    def finished(driver):
+        seen.append(driver.find_element(By.ID, "task-state").text)
+        return seen[-1] == "SUCCESS"
+
+    WebDriverWait(page, WAIT, poll_frequency=0.05).until(finished, "no SUCCESS shown")
+    assert set(seen) & {"PENDING", "STARTED"}, seen  # shown before it finished
+    assert text(page, "task-result") == "1.5"
+    assert console_errors(page) == []
+
+
 def test_task_box_shows_a_refusal(page):
     box = page.find_element(By.ID, "task-body")
     box.clear()
