@@ -162,6 +162,21 @@ Api::Api(const ApiConfig& config, Runtime runtime)
                     metrics::Type::gauge,
                     [this] { return static_cast<double>(state_.memory_held_bytes.load()); });
   add_fault_metrics();
+  backends_.urls = parse_backend_urls(config.backend_urls);
+  backends_.timeout = seconds(config.backend_timeout);
+  if (!backends_.urls.empty()) backends_.client = std::make_unique<http::Client>();
+  if (!config.config_dir.empty()) {
+    configs_ = std::make_unique<configdir::Watcher>(config.config_dir);
+    const configdir::Watcher& configs = *configs_;
+    registry.callback("october_config_reloads_total",
+                      "Re-reads of CONFIG_DIR after a change was seen.", metrics::Type::counter,
+                      [&configs] { return static_cast<double>(configs.reloads()); });
+    registry.callback("october_config_files", "Files GET /configs lists now.", metrics::Type::gauge,
+                      [&configs] { return static_cast<double>(configs.snapshot()->files.size()); });
+    registry.callback("october_config_last_read_timestamp_seconds",
+                      "Unix time CONFIG_DIR was last read.", metrics::Type::gauge,
+                      [&configs] { return configs.last_read_unix_seconds(); });
+  }
 }
 
 void Api::add_fault_metrics() {
@@ -185,21 +200,6 @@ void Api::add_fault_metrics() {
   registry.callback("october_random_errors_total",
                     "App requests answered 500 by RANDOM_ERROR_PERCENT.", metrics::Type::counter,
                     [&faults] { return static_cast<double>(faults.errors_injected()); });
-  backends_.urls = parse_backend_urls(config.backend_urls);
-  backends_.timeout = seconds(config.backend_timeout);
-  if (!backends_.urls.empty()) backends_.client = std::make_unique<http::Client>();
-  if (!config.config_dir.empty()) {
-    configs_ = std::make_unique<configdir::Watcher>(config.config_dir);
-    const configdir::Watcher& configs = *configs_;
-    registry.callback("october_config_reloads_total",
-                      "Re-reads of CONFIG_DIR after a change was seen.", metrics::Type::counter,
-                      [&configs] { return static_cast<double>(configs.reloads()); });
-    registry.callback("october_config_files", "Files GET /configs lists now.", metrics::Type::gauge,
-                      [&configs] { return static_cast<double>(configs.snapshot()->files.size()); });
-    registry.callback("october_config_last_read_timestamp_seconds",
-                      "Unix time CONFIG_DIR was last read.", metrics::Type::gauge,
-                      [&configs] { return configs.last_read_unix_seconds(); });
-  }
 }
 
 Api::~Api() = default;
