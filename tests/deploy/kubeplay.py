@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import copy
 import errno
+import functools
 import json
 import os
 import re
@@ -115,8 +116,27 @@ def podman(*args: str, check: bool = True, timeout: float = 120, input: str | No
     return proc
 
 
+# Checks of the `helm test` pod whose endpoints reach the api in parts of issue 13: each is turned
+# off only while the api image's --help lacks the setting that comes with its endpoint, so it runs
+# as soon as the image has it, with no edit here. value -> (setting, why it is gated).
+GATED_CHECKS: dict[str, tuple[str, str]] = {
+    "tests.checks.cache": ("CACHE_MAX_VALUE_BYTES", "PUT/GET /cache/{key} land with CACHE_MAX_VALUE_BYTES"),
+}
+
+
 def override_values() -> dict[str, str]:
     return {key: value for key, (value, _) in VALUE_OVERRIDES.items()}
+
+
+@functools.lru_cache(maxsize=1)
+def gated_checks() -> dict[str, str]:
+    """The GATED_CHECKS values to turn off for the api image at hand (printed, so a run says it)."""
+    v = override_values()
+    known = binary_settings(f"{v['api.image.repository']}:{v['api.image.tag']}")
+    off = {value: "false" for value, (setting, _) in GATED_CHECKS.items() if setting not in known}
+    for value in off:
+        print(f"kubeplay: {value}=false: the api image's --help has no {GATED_CHECKS[value][0]} yet")
+    return off
 
 
 def images() -> list[str]:
@@ -127,7 +147,7 @@ def images() -> list[str]:
 
 def render(sets: dict[str, str] | None = None) -> helmlib.Rendered:
     """values-dev.yaml plus VALUE_OVERRIDES plus `sets`, through the chart's own Helm 4."""
-    values = {**override_values(), **(sets or {})}
+    values = {**override_values(), **gated_checks(), **(sets or {})}
     return helmlib.render(values=[helmlib.VALUES_DEV], sets=[f"{k}={v}" for k, v in values.items()])
 
 

@@ -60,6 +60,11 @@ def test_overrides_change_only_what_they_list():
     allowed = ("/image", "/imagePullPolicy", "/annotations/checksum/config", "/annotations/checksum/secret",
                "/data/CELERY_BROKER_URL", "/data/CELERY_RESULT_BACKEND")
     redis_port = str(kubeplay.REDIS_PORT)
+    # A gated helm test check (kubeplay.GATED_CHECKS) changes its own switch in the test pod only.
+    switches = {"tests.checks.cache": "CHECK_CACHE"}
+    test_env = plain.get("Pod", "api-smoke-test")["spec"]["containers"][0]["env"]
+    gated = {f"/spec/containers/0/env/{i}/value" for i, e in enumerate(test_env)
+             if e["name"] in {switches[v] for v in kubeplay.gated_checks()}}
     changed = []
     for kind, name in sorted(plain.names()):
         before, after = leaf_paths(plain.get(kind, name)), leaf_paths(ours.get(kind, name))
@@ -69,7 +74,8 @@ def test_overrides_change_only_what_they_list():
                 continue
             changed.append(f"{kind}/{name}{path}")
             port_field = after[path] in (kubeplay.REDIS_PORT, redis_port) and value in (6379, "6379")
-            assert path.endswith(allowed) or port_field, f"{kind}/{name}{path}: {value!r} -> {after[path]!r}"
+            assert path.endswith(allowed) or port_field or path in gated, \
+                f"{kind}/{name}{path}: {value!r} -> {after[path]!r}"
     assert any(c.endswith("/image") for c in changed), "the image overrides changed nothing"
 
 
@@ -93,6 +99,11 @@ def test_helm_test_pod_passes(release):
     assert "all smoke checks passed against http://api.october.svc:8000" in log, log
     for check in ("healthz", "ready", "metrics", "prime", "task-submit", "task-result"):
         assert f"ok   {check}" in log, log
+    if "tests.checks.cache" in kubeplay.gated_checks():
+        assert "skip cache: turned off" in log, log
+    else:
+        for check in ("cache-put", "cache-get", "cache-delete"):
+            assert f"ok   {check}" in log, log
 
 
 @pytest.mark.parametrize("name", COMPONENTS)
@@ -173,5 +184,6 @@ def test_harness_lists_what_it_changes(tmp_path):
     """The docstring promise: every override and adaptation carries its reason."""
     assert all(reason for _, reason in kubeplay.VALUE_OVERRIDES.values())
     assert all(reason for reason in kubeplay.ADAPTATIONS.values())
+    assert all(setting and reason for setting, reason in kubeplay.GATED_CHECKS.values())
     with pytest.raises(DeployCheckFailed, match="port == targetPort"):
         Release(kubeplay.render({"api.service.port": "80"}), tmp_path)

@@ -38,6 +38,8 @@ RELEASE = "app"
 NAMESPACE = "october"
 MONITORING_API = "monitoring.coreos.com/v1"
 KEDA_API = "keda.sh/v1alpha1"
+GATEWAY_API = "gateway.networking.k8s.io/v1"
+CERT_MANAGER_API = "cert-manager.io/v1"
 
 # Renderings every test walks: the three values files of the chart, the same with the Prometheus
 # operator's API present, and fixtures that turn on (or off) every optional part.
@@ -50,13 +52,15 @@ SCENARIOS: dict[str, dict] = {
     "keda": {"values": [FIXTURES / "values" / "keda.yaml"], "api_versions": [MONITORING_API, KEDA_API]},
     "external": {"values": [FIXTURES / "values" / "external.yaml"], "api_versions": [MONITORING_API]},
     "minimal": {"values": [FIXTURES / "values" / "minimal.yaml"]},
+    "knobs": {"values": [FIXTURES / "values" / "knobs.yaml"],
+              "api_versions": [MONITORING_API, GATEWAY_API, CERT_MANAGER_API]},
 }
 
 NAMESPACED_KINDS = {
     "ConfigMap", "Secret", "Service", "ServiceAccount", "Deployment", "StatefulSet", "DaemonSet",
     "Job", "CronJob", "Pod", "PersistentVolumeClaim", "Ingress", "HorizontalPodAutoscaler",
     "PodDisruptionBudget", "NetworkPolicy", "ServiceMonitor", "PrometheusRule", "ScaledObject",
-    "Role", "RoleBinding",
+    "Role", "RoleBinding", "HTTPRoute", "Certificate",
 }
 POD_OWNERS = {"Deployment", "StatefulSet", "DaemonSet", "Job", "ReplicaSet"}
 

@@ -10,7 +10,7 @@
 //     API class per group/version with a create call per kind; its body model must come from that
 //     release's generation (stale files of removed APIs keep an older header and do not count).
 //     kubernetes-models alone cannot tell: it merges the schemas of older releases to keep APIs
-//     that were removed. Objects of CRD groups (Prometheus operator, KEDA) skip this check.
+//     that were removed. Objects of CRD groups (Prometheus operator, KEDA, Gateway API, cert-manager) skip this check.
 //  2. Schema: the kubernetes-models model's validate() checks types, required fields, enums and
 //     formats (quantities, int-or-string...). It does not flag unknown fields.
 //  3. TypeScript: every object becomes `const o: I<Kind> = {...}` typed with that version's
@@ -52,6 +52,8 @@ if (VERSIONS.length === 0) {
 const CRD_PACKAGES = {
   "monitoring.coreos.com": "@kubernetes-models/prometheus-operator",
   "keda.sh": "@kubernetes-models/keda",
+  "gateway.networking.k8s.io": "@kubernetes-models/gateway-api",
+  "cert-manager.io": "@kubernetes-models/cert-manager",
 };
 
 const problems = [];

@@ -36,6 +36,24 @@ BIN_DIR = helmlib.ROOT / "build" / "release" / "bin"
 API_BIN = Path(os.environ.get("OCTOBER_API_BIN", BIN_DIR / "october-api"))
 WORKER_BIN = Path(os.environ.get("OCTOBER_WORKER_BIN", BIN_DIR / "october-worker"))
 CHART_OWNED = {"HOST", "PORT", "CELERY_BROKER_URL", "CELERY_RESULT_BACKEND"}
+# api settings the chart sets from what it mounts or stores (a Secret, a ConfigMap directory, a
+# volume), not from a value.
+API_MOUNTED = {"JWT_SECRET", "CONFIG_DIR", "DATA_DIR"}
+# api settings rendered from structured values (not api.config): setting -> path under api.
+API_STRUCTURED = {
+    "UI_COLOR": "ui.color", "UI_MESSAGE": "ui.message", "BACKEND_URLS": "backendUrls",
+    "BACKEND_TIMEOUT": "backendTimeout", "PATH_PREFIX": "pathPrefix", "JWT_TTL_SECONDS": "jwt.ttlSeconds",
+    "STORE_MAX_BYTES": "dataDir.maxBytes", "STORE_MAX_FILES": "dataDir.maxFiles",
+    "CACHE_MAX_VALUE_BYTES": "limits.cacheMaxValueBytes", "ECHO_MAX_BYTES": "limits.echoMaxBytes",
+    "WS_MAX_MESSAGE_BYTES": "limits.wsMaxMessageBytes", "WS_IDLE_TIMEOUT": "limits.wsIdleTimeout",
+    "ENABLE_PANIC": "faults.enablePanic", "START_UNHEALTHY": "faults.startUnhealthy",
+    "START_UNREADY": "faults.startUnready", "RANDOM_DELAY": "faults.randomDelay",
+    "RANDOM_ERROR_PERCENT": "faults.randomErrorPercent",
+}
+# The settings of issue 13 land in the api in parts, from other branches than the chart's. Until a
+# setting is in the api's --help, a scenario that renders it is allowed to (and the run says so);
+# once it is there, it is checked like any other. Empty this set when issue 13 is done.
+ISSUE_13_PENDING = set(API_STRUCTURED) | API_MOUNTED
 
 if not (os.access(API_BIN, os.X_OK) and os.access(WORKER_BIN, os.X_OK)):
     pytest.fail(f"october binaries not found ({API_BIN}, {WORKER_BIN}): build first or set "
@@ -84,23 +102,37 @@ def schema_config(component: str) -> dict:
     return schema["properties"][component]["properties"]["config"]["properties"]
 
 
+def schema_structured(name: str) -> dict:
+    """The schema of the api value API_STRUCTURED renders as `name`."""
+    node = json.loads((helmlib.CHART / "values.schema.json").read_text())["properties"]["api"]
+    for part in API_STRUCTURED[name].split("."):
+        node = node["properties"][part]
+    return node
+
+
+def numeric(prop: dict) -> dict:
+    """The branch of an anyOf that bounds a number (an empty string means unset, a string the text)."""
+    return next((p for p in prop.get("anyOf", [prop]) if "minimum" in p), prop.get("anyOf", [prop])[0])
+
+
 @pytest.mark.parametrize("component,binary", [("api", API_BIN), ("worker", WORKER_BIN)])
 def test_schema_settings_are_the_binaries_own(component, binary):
     settings = help_settings(binary)
     assert settings, f"{binary} --help lists no settings"
     known = schema_config(component)
-    assert set(known) == set(settings) - CHART_OWNED, (
+    outside = (API_MOUNTED | set(API_STRUCTURED)) if component == "api" else set()
+    assert set(known) == set(settings) - CHART_OWNED - outside, (
         f"schema has {sorted(set(known) - set(settings))} the binary lacks; "
-        f"the binary has {sorted(set(settings) - CHART_OWNED - set(known))} the schema lacks")
+        f"the binary has {sorted(set(settings) - CHART_OWNED - outside - set(known))} the schema lacks")
     for name, description in settings.items():
-        if name in CHART_OWNED:
+        if name in CHART_OWNED or name in API_MOUNTED and component == "api":
             continue
-        prop = known[name]
-        numeric = prop.get("anyOf", [prop])[0]
+        prop = schema_structured(name) if component == "api" and name in API_STRUCTURED else known[name]
+        bounded = numeric(prop)
         bounds = re.search(r"\((-?[\d.]+)\.\.(-?[\d.]+)\)$", description)
         if bounds:
-            assert (float(numeric["minimum"]), float(numeric["maximum"])) == tuple(map(float, bounds.groups())), \
-                f"{name}: schema {numeric.get('minimum')}..{numeric.get('maximum')}, binary {bounds.groups()}"
+            assert (float(bounded["minimum"]), float(bounded["maximum"])) == tuple(map(float, bounds.groups())), \
+                f"{name}: schema {bounded.get('minimum')}..{bounded.get('maximum')}, binary {bounds.groups()}"
         choices = re.search(r"\(one of ([a-z, ]+)\)$", description)
         if choices:
             assert prop["enum"] == [c.strip() for c in choices.group(1).split(",")], name
@@ -113,8 +145,13 @@ def test_rendered_settings_are_known_to_the_binaries(scenario):
     rendered = helmlib.render_scenario(scenario)
     for component, binary in (("api", API_BIN), ("worker", WORKER_BIN)):
         data = rendered.get("ConfigMap", f"{component}-config")["data"]
-        unknown = set(data) - set(help_settings(binary))
-        assert not unknown, f"{component}-config sets {unknown}, unknown to {binary.name}"
+        container = rendered.get("Deployment", component)["spec"]["template"]["spec"]["containers"][0]
+        given = set(data) | {e["name"] for e in container["env"]} - {"HOST", "PORT"}
+        unknown = given - set(help_settings(binary))
+        pending = unknown & ISSUE_13_PENDING if component == "api" else set()
+        if pending:
+            print(f"{scenario}: {component} does not read {sorted(pending)} yet (issue 13, ISSUE_13_PENDING)")
+        assert not unknown - pending, f"{component} is given {sorted(unknown - pending)}, unknown to {binary.name}"
 
 
 # --- a local stack from the rendered objects -----------------------------------------------------
@@ -147,7 +184,11 @@ class Stack:
         env.update(self.rendered.get("ConfigMap", f"{component}-config")["data"])
         container = self.rendered.get("Deployment", component)["spec"]["template"]["spec"]["containers"][0]
         for item in container["env"]:
-            env[item["name"]] = item["value"]
+            ref = item.get("valueFrom", {}).get("secretKeyRef")
+            if ref:  # JWT_SECRET: from the rendered Secret, as the kubelet would
+                env[item["name"]] = helmlib.decode_secret(self.rendered.get("Secret", ref["name"]))[ref["key"]]
+            else:
+                env[item["name"]] = item["value"]
         assert env["PORT"] == str(container["ports"][0]["containerPort"])
         env.update(HOST="127.0.0.1", PORT=str(self.ports[component]))
         return env
@@ -174,8 +215,8 @@ class Stack:
 def stack_of(tmp_path):
     stacks = []
 
-    def make(scenario: str) -> Stack:
-        stack = Stack(helmlib.render_scenario(scenario), tmp_path)
+    def make(scenario: str, sets=()) -> Stack:
+        stack = Stack(helmlib.render_scenario(scenario, sets=sets), tmp_path)
         stacks.append(stack)
         stack.start_redis()
         return stack
@@ -205,8 +246,24 @@ def run_smoke(script: str, api_url: str, tmp: Path) -> subprocess.CompletedProce
                           capture_output=True, text=True, timeout=90)
 
 
+# Checks of the helm test script whose endpoints reach the api in parts of issue 13: each runs once
+# the api's --help lists the setting that comes with its endpoint (tests/deploy/kubeplay.py gates
+# the same way). value -> setting.
+GATED_CHECKS = {"tests.checks.cache": "CACHE_MAX_VALUE_BYTES", "api.jwt.enabled": "JWT_SECRET"}
+
+
+def smoke_sets() -> list[str]:
+    known = help_settings(API_BIN)
+    sets = [f"{value}={'true' if setting in known else 'false'}" for value, setting in GATED_CHECKS.items()]
+    if "JWT_SECRET" in known:
+        sets.append("api.jwt.secret=helm-binaries-test-signing-key-0123456789")
+    print("smoke checks:", sets)
+    return sets
+
+
 def test_probes_smoke_test_and_graceful_shutdown(stack_of, tmp_path):
-    stack = stack_of("default")
+    sets = smoke_sets()
+    stack = stack_of("default", sets)
     api = stack.start("api", API_BIN)
     worker = stack.start("worker", WORKER_BIN)
     rendered = stack.rendered
@@ -224,6 +281,13 @@ def test_probes_smoke_test_and_graceful_shutdown(stack_of, tmp_path):
     assert result.returncode == 0, result.stdout + result.stderr
     for check in ("healthz", "ready", "metrics", "prime", "task-submit", "task-result"):
         assert f"ok   {check}" in result.stdout, result.stdout
+    for switch, checks in (("tests.checks.cache", ("cache-put", "cache-get", "cache-delete")),
+                           ("api.jwt.enabled", ("token", "token-validate", "token-forged"))):
+        if f"{switch}=true" in sets:
+            for check in checks:
+                assert f"ok   {check}" in result.stdout, result.stdout
+        else:
+            assert f"skip {checks[0].split('-')[0]}: turned off" in result.stdout, result.stdout
     # ...and fails, naming the check, against the worker's listener (healthy, with metrics, but no
     # /compute/prime).
     result = run_smoke(script, stack.url("worker"), tmp_path)

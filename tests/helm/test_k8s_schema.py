@@ -2,7 +2,8 @@
 Kubernetes minor the chart supports (Chart.yaml kubeVersion) and of the newest one with published
 schemas, as listed under "octoberKubernetes" in tools/package.json: served apiVersion/kind
 (@kubernetes/client-node of that release), schema (kubernetes-models of that release, plus the
-Prometheus operator and KEDA CRDs) and, with TypeScript, unknown fields. Negative fixtures prove
+Prometheus operator, KEDA, Gateway API (HTTPRoute) and cert-manager (Certificate) CRD models)
+and, with TypeScript, unknown fields. Negative fixtures prove
 the validator catches each kind of error on every version: a typo'd field, replicas: "two", a
 nested typo, a bad enum, a bad quantity, a missing required field, an unknown kind, a typo in a
 CRD, an API removed before the oldest version; and that the versions differ: a field the oldest
@@ -108,7 +109,7 @@ def test_every_rendered_object_is_valid(valid_run):
     # The scenarios between them render every kind the chart has.
     assert kinds >= {"Deployment", "Service", "ConfigMap", "Secret", "Ingress", "HorizontalPodAutoscaler",
                      "PodDisruptionBudget", "NetworkPolicy", "ServiceAccount", "PersistentVolumeClaim",
-                     "ServiceMonitor", "PrometheusRule", "ScaledObject", "Pod"}, kinds
+                     "ServiceMonitor", "PrometheusRule", "ScaledObject", "Pod", "HTTPRoute", "Certificate"}, kinds
     assert result.returncode == 0, result.stdout + result.stderr
     assert f"{len(entries)} object(s) valid" in result.stdout
     for v in VERSIONS:
@@ -138,6 +139,20 @@ def mutations(rendered):
     rule = copy.deepcopy(helmlib.render_scenario("default+monitoring").get("PrometheusRule", "october"))
     rule["spec"]["groups"][0]["rules"][0]["fore"] = rule["spec"]["groups"][0]["rules"][0].pop("for")
     yield "chart-rule-for-typo", rule, "spec.groups[0].rules[0].fore: Object literal may only specify known properties"
+    # The CRDs of the knobs scenario, against the Gateway API and cert-manager models.
+    knobs = helmlib.render_scenario("knobs")
+    route = copy.deepcopy(knobs.get("HTTPRoute", "api"))
+    route["spec"]["rules"][0]["matches"][0]["path"]["type"] = "Prefix"
+    yield "chart-route-path-type", route, "schema: /spec/rules/0/matches/0/path/type must be equal to one of the allowed values"
+    route = copy.deepcopy(knobs.get("HTTPRoute", "api"))
+    route["spec"]["parentRef"] = route["spec"].pop("parentRefs")
+    yield "chart-route-parentref-typo", route, "spec.parentRef: Object literal may only specify known properties"
+    cert = copy.deepcopy(knobs.get("Certificate", "api"))
+    del cert["spec"]["issuerRef"]["name"]
+    yield "chart-cert-issuer-unnamed", cert, "schema: /spec/issuerRef must have required property name"
+    cert = copy.deepcopy(knobs.get("Certificate", "api"))
+    cert["spec"]["dnsName"] = cert["spec"].pop("dnsNames")
+    yield "chart-cert-dnsname-typo", cert, "spec.dnsName: Object literal may only specify known properties"
 
 
 def test_validator_catches_every_negative_fixture(scenarios):

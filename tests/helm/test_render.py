@@ -406,7 +406,9 @@ def test_helm_test_hook_runs_the_smoke_checks(scenarios):
     script = c["args"][0]
     assert script == (helmlib.CHART / "files" / "smoke-test.sh").read_text().rstrip("\n")
     for check in ("/healthz", "/ready", "/metrics", "http_requests_total", "/compute/prime?n=100", "541",
-                  "POST /tasks", '"name":"add"'):
+                  "post_json /tasks", '"name":"add"', "PUT \"/cache/$key\"", "GET \"/cache/$key\"",
+                  "post_json /token '{\"sub\":\"helm-test\"}'", "POST /token/validate",
+                  "Authorization: Bearer $token"):
         assert check in script, check
 
 

@@ -63,10 +63,16 @@ app: {{ .component }}
 {{- end -}}
 {{- end }}
 
-{{/* Environment of a component's ConfigMap, as a dict: config, then <component>.config over it. */}}
+{{/*
+Environment of a component's ConfigMap, as a dict: config, then <component>.config over it, then
+(api only) the settings of the structured api.* values.
+*/}}
 {{- define "october.configData" -}}
 {{- $v := index .root.Values .component -}}
 {{- $data := merge (deepCopy ($v.config | default dict)) (deepCopy (.root.Values.config | default dict)) -}}
+{{- if eq .component "api" -}}
+{{- $data = merge (include "october.apiKnobs" .root | fromYaml) $data -}}
+{{- end -}}
 {{- range $key := keys $data | sortAlpha }}
 {{ $key }}: {{ include "october.scalar" (index $data $key) | quote }}
 {{- end }}
@@ -143,4 +149,59 @@ seccompProfile:
 {{- range $q := splitList "," $queues }}{{ if trim $q }}
 - {{ trim $q | quote }}
 {{- end }}{{ end }}
+{{- end }}
+
+{{/*
+The api settings of the structured values (api.ui, api.backendUrls, api.faults...), as YAML
+`NAME: value` lines. An empty value renders nothing, so the binary's own default applies; false
+switches render nothing for the same reason. JWT_SECRET is not here: it comes from a Secret.
+*/}}
+{{- define "october.apiKnobs" -}}
+{{- $a := .Values.api -}}
+{{- $knobs := dict
+  "UI_COLOR" $a.ui.color
+  "UI_MESSAGE" $a.ui.message
+  "BACKEND_URLS" (join "," ($a.backendUrls | default list))
+  "BACKEND_TIMEOUT" $a.backendTimeout
+  "PATH_PREFIX" $a.pathPrefix
+  "JWT_TTL_SECONDS" $a.jwt.ttlSeconds
+  "STORE_MAX_BYTES" $a.dataDir.maxBytes
+  "STORE_MAX_FILES" $a.dataDir.maxFiles
+  "CACHE_MAX_VALUE_BYTES" $a.limits.cacheMaxValueBytes
+  "ECHO_MAX_BYTES" $a.limits.echoMaxBytes
+  "WS_MAX_MESSAGE_BYTES" $a.limits.wsMaxMessageBytes
+  "WS_IDLE_TIMEOUT" $a.limits.wsIdleTimeout
+  "RANDOM_DELAY" $a.faults.randomDelay
+  "RANDOM_ERROR_PERCENT" $a.faults.randomErrorPercent
+-}}
+{{- if $a.faults.enablePanic }}{{ $_ := set $knobs "ENABLE_PANIC" "true" }}{{ end -}}
+{{- if $a.faults.startUnhealthy }}{{ $_ := set $knobs "START_UNHEALTHY" "true" }}{{ end -}}
+{{- if $a.faults.startUnready }}{{ $_ := set $knobs "START_UNREADY" "true" }}{{ end -}}
+{{- if $a.configDir.enabled }}{{ $_ := set $knobs "CONFIG_DIR" $a.configDir.mountPath }}{{ end -}}
+{{- if $a.dataDir.enabled }}{{ $_ := set $knobs "DATA_DIR" $a.dataDir.mountPath }}{{ end -}}
+{{- range $key := keys $knobs | sortAlpha }}
+{{- $value := index $knobs $key }}
+{{- if ne (toString $value) "" }}
+{{ $key }}: {{ include "october.scalar" $value | quote }}
+{{- end }}
+{{- end }}
+{{- end }}
+
+{{/* Name and key of the Secret holding the api's JWT_SECRET (api.jwt.enabled). */}}
+{{- define "october.jwtSecretName" -}}
+{{ .Values.api.jwt.existingSecret | default "api-jwt" }}
+{{- end }}
+
+{{- define "october.jwtSecretKey" -}}
+{{ ternary .Values.api.jwt.existingSecretKey "JWT_SECRET" (ne .Values.api.jwt.existingSecret "") }}
+{{- end }}
+
+{{/* imagePullSecrets of every pod of the release (image.pullSecrets), or nothing. */}}
+{{- define "october.imagePullSecrets" -}}
+{{- with .Values.image.pullSecrets }}
+imagePullSecrets:
+  {{- range . }}
+  - name: {{ . }}
+  {{- end }}
+{{- end }}
 {{- end }}

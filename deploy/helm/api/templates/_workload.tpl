@@ -11,6 +11,7 @@ the Secret, and answer /healthz and /ready on their HTTP port (api 8000, worker 
 {{- $autoscaled := $v.autoscaling.enabled -}}
 {{- if eq $component "worker" }}{{ $autoscaled = or $autoscaled $v.keda.enabled }}{{ end -}}
 {{- $ctx := dict "root" $root "component" $component -}}
+{{- $isApi := eq $component "api" -}}
 apiVersion: apps/v1
 kind: Deployment
 metadata:
@@ -36,11 +37,17 @@ spec:
     metadata:
       labels:
         {{- include "october.componentLabels" $ctx | nindent 8 }}
+        {{- with $v.podLabels }}
+        {{- toYaml . | nindent 8 }}
+        {{- end }}
       annotations:
         # A change of settings or secrets changes these, so the pods roll.
         checksum/config: {{ include "october.configData" $ctx | sha256sum }}
         {{- if not $root.Values.existingSecret }}
         checksum/secret: {{ include "october.secretData" $root | sha256sum }}
+        {{- end }}
+        {{- if and $isApi $root.Values.api.jwt.enabled $root.Values.api.jwt.secret (not $root.Values.api.jwt.existingSecret) }}
+        checksum/jwt: {{ $root.Values.api.jwt.secret | sha256sum }}
         {{- end }}
         {{- with $v.podAnnotations }}
         {{- toYaml . | nindent 8 }}
@@ -52,12 +59,10 @@ spec:
       terminationGracePeriodSeconds: {{ include "october.terminationGrace" $ctx }}
       securityContext:
         {{- include "october.podSecurityContext" (dict "uid" 65532) | nindent 8 }}
-      {{- with $root.Values.image.pullSecrets }}
-      imagePullSecrets:
-        {{- range . }}
-        - name: {{ . }}
-        {{- end }}
+      {{- with $v.priorityClassName }}
+      priorityClassName: {{ . }}
       {{- end }}
+      {{- with include "october.imagePullSecrets" $root | trim }}{{ . | nindent 6 }}{{ end }}
       containers:
         - name: {{ $component }}
           image: {{ include "october.image" $ctx | quote }}
@@ -71,6 +76,14 @@ spec:
               value: "0.0.0.0"
             - name: PORT
               value: {{ $port | quote }}
+            {{- if and $isApi $root.Values.api.jwt.enabled }}
+            # The signing key comes from a Secret, never from a plain value in the pod spec.
+            - name: JWT_SECRET
+              valueFrom:
+                secretKeyRef:
+                  name: {{ include "october.jwtSecretName" $root }}
+                  key: {{ include "october.jwtSecretKey" $root }}
+            {{- end }}
             {{- with $v.extraEnv }}
             {{- toYaml . | nindent 12 }}
             {{- end }}
@@ -107,11 +120,39 @@ spec:
           volumeMounts:
             - name: tmp
               mountPath: /tmp
+            {{- if and $isApi $root.Values.api.configDir.enabled }}
+            # The whole directory, never subPath: a subPath mount would pin the first version and
+            # miss the atomic ..data symlink swap by which Kubernetes updates a ConfigMap volume.
+            - name: config-dir
+              mountPath: {{ $root.Values.api.configDir.mountPath }}
+              readOnly: true
+            {{- end }}
+            {{- if and $isApi $root.Values.api.dataDir.enabled }}
+            - name: data-dir
+              mountPath: {{ $root.Values.api.dataDir.mountPath }}
+            {{- end }}
       volumes:
         - name: tmp
           emptyDir:
             medium: Memory
             sizeLimit: 16Mi
+        {{- if and $isApi $root.Values.api.configDir.enabled }}
+        - name: config-dir
+          configMap:
+            name: {{ $root.Values.api.configDir.existingConfigMap | default "api-config-dir" }}
+        {{- end }}
+        {{- with $root.Values.api.dataDir }}
+        {{- if and $isApi .enabled }}
+        - name: data-dir
+          {{- if .persistence.enabled }}
+          persistentVolumeClaim:
+            claimName: {{ .persistence.existingClaim | default "api-data" }}
+          {{- else }}
+          emptyDir:
+            sizeLimit: {{ .sizeLimit }}
+          {{- end }}
+        {{- end }}
+        {{- end }}
       {{- if $v.spreadAcrossNodes }}
       topologySpreadConstraints:
         - maxSkew: 1
