@@ -146,7 +146,8 @@ def test_rendered_settings_are_known_to_the_binaries(scenario):
     for component, binary in (("api", API_BIN), ("worker", WORKER_BIN)):
         data = rendered.get("ConfigMap", f"{component}-config")["data"]
         container = rendered.get("Deployment", component)["spec"]["template"]["spec"]["containers"][0]
-        given = set(data) | {e["name"] for e in container["env"]} - {"HOST", "PORT"}
+        # The ConfigMap, and what the chart itself adds to env (not extraEnv, the user's own).
+        given = set(data) | {e["name"] for e in container["env"]} & API_MOUNTED
         unknown = given - set(help_settings(binary))
         pending = unknown & ISSUE_13_PENDING if component == "api" else set()
         if pending:
@@ -240,10 +241,16 @@ def smoke_script(rendered) -> str:
     return container["args"][0]
 
 
-def run_smoke(script: str, api_url: str, tmp: Path) -> subprocess.CompletedProcess:
+def smoke_switches(rendered) -> dict[str, str]:
+    """The CHECK_* switches the rendered helm test pod hands its script."""
+    env = rendered.get("Pod", "api-smoke-test")["spec"]["containers"][0]["env"]
+    return {e["name"]: e["value"] for e in env if e["name"].startswith("CHECK_")}
+
+
+def run_smoke(script: str, api_url: str, tmp: Path, switches=None) -> subprocess.CompletedProcess:
     # dash, a POSIX sh like the busybox ash of the curl image.
-    return subprocess.run(["dash", "-c", script], env={"PATH": "/usr/bin:/bin", "API_URL": api_url, "HOME": str(tmp)},
-                          capture_output=True, text=True, timeout=90)
+    env = {"PATH": "/usr/bin:/bin", "API_URL": api_url, "HOME": str(tmp), **(switches or {})}
+    return subprocess.run(["dash", "-c", script], env=env, capture_output=True, text=True, timeout=90)
 
 
 # Checks of the helm test script whose endpoints reach the api in parts of issue 13: each runs once
@@ -277,7 +284,7 @@ def test_probes_smoke_test_and_graceful_shutdown(stack_of, tmp_path):
 
     # The helm test script passes against the api...
     script = smoke_script(rendered)
-    result = run_smoke(script, stack.url("api"), tmp_path)
+    result = run_smoke(script, stack.url("api"), tmp_path, smoke_switches(rendered))
     assert result.returncode == 0, result.stdout + result.stderr
     for check in ("healthz", "ready", "metrics", "prime", "task-submit", "task-result"):
         assert f"ok   {check}" in result.stdout, result.stdout
@@ -290,7 +297,7 @@ def test_probes_smoke_test_and_graceful_shutdown(stack_of, tmp_path):
             assert f"skip {checks[0].split('-')[0]}: turned off" in result.stdout, result.stdout
     # ...and fails, naming the check, against the worker's listener (healthy, with metrics, but no
     # /compute/prime).
-    result = run_smoke(script, stack.url("worker"), tmp_path)
+    result = run_smoke(script, stack.url("worker"), tmp_path, smoke_switches(rendered))
     assert result.returncode == 1, result.stdout + result.stderr
     assert "ok   metrics" in result.stdout and "FAIL prime: status 404" in result.stderr, result.stdout + result.stderr
 

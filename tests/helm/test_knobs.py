@@ -90,9 +90,9 @@ def test_one_knob_renders_one_variable_and_rolls_only_the_api():
 
 def test_large_byte_limits_print_as_integers():
     """Helm 4 reads numbers as float64 (1.048576e+06 from a million up); the binary wants digits."""
-    rendered = render("api.dataDir.maxBytes=1073741824", "api.limits.echoMaxBytes=16777216", extra=())
+    rendered = render("api.dataDir.maxBytes=104857600", "api.limits.echoMaxBytes=16777216", extra=())
     env = api_env(rendered)
-    assert (env["STORE_MAX_BYTES"], env["ECHO_MAX_BYTES"]) == ("1073741824", "16777216")
+    assert (env["STORE_MAX_BYTES"], env["ECHO_MAX_BYTES"]) == ("104857600", "16777216")
 
 
 # --- JWT_SECRET ----------------------------------------------------------------------------------
