@@ -283,3 +283,15 @@ def test_helm_test_checks_switches(knobs, default):
     off = helmlib.render(values=[helmlib.FIXTURES / "values" / "knobs.yaml"],
                          sets=["tests.checks.cache=false", "tests.checks.token=false"], extra=KNOBS)
     assert switches(off) == {"CHECK_CACHE": "false", "CHECK_TOKEN": "false"}
+
+
+def test_network_policy_admits_the_gateway_only_with_the_httproute(knobs, default):
+    def api_from(rendered):
+        return rendered.get("NetworkPolicy", API)["spec"]["ingress"][0]["from"]
+
+    gateway = {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "envoy-gateway-system"}}}
+    assert gateway in api_from(knobs)
+    assert gateway not in api_from(default)
+    moved = render("api.httpRoute.enabled=true", "api.httpRoute.parentRefs[0].name=gw",
+                   "networkPolicy.gateway.namespaceSelector.matchLabels.kubernetes\\.io/metadata\\.name=istio-system")
+    assert {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "istio-system"}}} in api_from(moved)
