@@ -295,3 +295,30 @@ def test_network_policy_admits_the_gateway_only_with_the_httproute(knobs, defaul
     moved = render("api.httpRoute.enabled=true", "api.httpRoute.parentRefs[0].name=gw",
                    "networkPolicy.gateway.namespaceSelector.matchLabels.kubernetes\\.io/metadata\\.name=istio-system")
     assert {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "istio-system"}}} in api_from(moved)
+
+
+def test_a_decimal_percentage_from_the_command_line():
+    # --set gives 2.5 as text: the schema takes a decimal percentage as text too, 100.5 neither way.
+    assert api_env(render("api.faults.randomErrorPercent=2.5", extra=()))["RANDOM_ERROR_PERCENT"] == "2.5"
+    result = helmlib.run_helm(helmlib.helm_args(sets=["api.faults.randomErrorPercent=100.5"]))
+    assert result.returncode != 0 and "randomErrorPercent" in result.stderr
+
+
+def notes(*sets):
+    """NOTES.txt as `helm install --dry-run=client` prints it (no --api-versions there: no CRDs)."""
+    args = [a for s in sets for a in ("--set", s)]
+    result = helmlib.run_helm(["install", helmlib.RELEASE, str(helmlib.CHART), "--namespace", helmlib.NAMESPACE,
+                               "--dry-run=client", *args])
+    assert result.returncode == 0, result.stderr
+    return result.stdout.split("NOTES:", 1)[1]
+
+
+def test_notes_say_what_the_knobs_do():
+    plain = notes()
+    assert "task round trip, /cache):" in plain and "fault drills are on" not in plain and "api-jwt" not in plain
+    generated = notes("api.jwt.enabled=true", "api.faults.randomErrorPercent=5")
+    assert "task round trip, /cache, /token):" in generated
+    assert "The api's JWT key was generated into the Secret api-jwt" in generated
+    assert "NOTE: fault drills are on (api.faults)" in generated
+    assert "fault drills are on" not in notes("api.faults.randomErrorPercent=0")
+    assert "generated" not in notes("api.jwt.enabled=true", "api.jwt.existingSecret=vault-jwt")
