@@ -86,8 +86,8 @@ ADAPTATIONS = {
                                                             "containerPort into a port mapping and refuses "
                                                             "the pod; the harness probes the rendered "
                                                             "spec's ports itself",
-    "Secret played as a podman secret": "a Secret document fails in Podman 4.3 ('not valid JSON'): "
-                                        "`podman secret create` with the rendered data instead",
+    "Secrets played as podman secrets": "a Secret document fails in Podman 4.3 ('not valid JSON'): "
+                                         "`podman secret create` with the rendered data instead",
     "PersistentVolumeClaim played first, alone": "kube play refuses a claim whose volume exists, "
                                                  "and the pods need it on their first start",
     "only Deployments, ConfigMaps, the PVC and the test Pod are played": "kube play has no Services, "
@@ -234,7 +234,7 @@ class Release:
         self.hosts_file.write_text("127.0.0.1\tlocalhost\n::1\tlocalhost\n"
                                    + "".join(f"127.0.0.1\t{name}\n" for name in self.aliases))
         self.check_services()
-        self.secret = rendered.find("Secret", "app-secret")
+        self.secrets = rendered.objects("Secret")
         self.config_maps = rendered.objects("ConfigMap")
         self.claims = rendered.objects("PersistentVolumeClaim")
         self.workloads: dict[str, Workload] = {}
@@ -276,17 +276,16 @@ class Release:
         return path
 
     # ---- lifecycle ---------------------------------------------------------------------------
-    def create_secret(self) -> None:
-        if self.secret is None:
-            return
-        name = self.secret["metadata"]["name"]
-        podman("secret", "rm", name, check=False)
-        data = json.dumps(self.secret.get("data", {}))
-        podman("secret", "create", name, "-", input=data)
+    def create_secrets(self) -> None:
+        """app-secret (envFrom) and api-jwt (secretKeyRef) as podman secrets of the same name."""
+        for secret in self.secrets:
+            name = secret["metadata"]["name"]
+            podman("secret", "rm", name, check=False)
+            podman("secret", "create", name, "-", input=json.dumps(secret.get("data", {})))
 
     def up(self, only: list[str] | None = None) -> None:
         """Plays the claims (first, alone), the ConfigMaps and the Deployments (all, or `only`)."""
-        self.create_secret()
+        self.create_secrets()
         for claim in self.claims:
             name = claim["metadata"]["name"]
             if name not in self.volumes:
@@ -309,8 +308,8 @@ class Release:
                     podman("volume", "rm", "-f", volume["name"], check=False)
         for name in self.volumes:
             podman("volume", "rm", "-f", name, check=False)
-        if self.secret is not None:
-            podman("secret", "rm", self.secret["metadata"]["name"], check=False)
+        for secret in self.secrets:
+            podman("secret", "rm", secret["metadata"]["name"], check=False)
 
     # ---- container state ---------------------------------------------------------------------
     def inspect(self, container: str) -> dict:
