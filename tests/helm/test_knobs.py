@@ -197,13 +197,14 @@ def test_pod_labels_annotations_and_priority(knobs):
         assert template["metadata"]["labels"]["example.com/canary"] == "true"
         assert template["metadata"]["labels"]["app"] == name  # the chart's own labels stay
         assert template["spec"]["priorityClassName"] == priority
+    assert pod(knobs, "redis")["spec"]["priorityClassName"] == "test-workload"
     assert pod(knobs, API)["metadata"]["annotations"]["example.com/owner"] == "platform"
     # Selectors do not take the extra labels: they are immutable once deployed.
     assert "example.com/canary" not in knobs.get("Deployment", API)["spec"]["selector"]["matchLabels"]
 
 
 def test_no_priority_class_by_default(default):
-    for name in (API, WORKER):
+    for name in (API, WORKER, "redis"):
         assert "priorityClassName" not in pod(default, name)["spec"]
 
 
