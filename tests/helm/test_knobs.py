@@ -58,8 +58,8 @@ def test_every_knob_renders_its_variable(knobs):
     env = api_env(knobs)
     assert {k: env[k] for k in KNOB_VARIABLES - {"JWT_SECRET"}} == {
         "UI_COLOR": "#34a853", "UI_MESSAGE": "canary v2",
-        "BACKEND_URLS": "http://backend-a.october.svc:8000/echo,https://backend-b.example.com/echo",
-        "BACKEND_TIMEOUT": "1500", "PATH_PREFIX": "/october/api", "JWT_TTL_SECONDS": "600",
+        "BACKEND_URLS": "http://backend-a.october.svc:8000/echo,http://backend-b.example.com/echo",
+        "BACKEND_TIMEOUT": "1.5", "PATH_PREFIX": "/october/api", "JWT_TTL_SECONDS": "600",
         "STORE_MAX_BYTES": "104857600", "STORE_MAX_FILES": "1000", "CACHE_MAX_VALUE_BYTES": "65536",
         "ECHO_MAX_BYTES": "1048576", "WS_MAX_MESSAGE_BYTES": "65536", "WS_IDLE_TIMEOUT": "30",
         "ENABLE_PANIC": "true", "START_UNHEALTHY": "true", "START_UNREADY": "true",
