@@ -107,6 +107,13 @@ void Options::add_bool(std::string env, bool* target, std::string help) {
   };
 }
 
+void Options::add_alias(std::string_view env, std::string flag) {
+  auto it =
+      std::find_if(options_.begin(), options_.end(), [&](const Option& o) { return o.env == env; });
+  if (it == options_.end()) throw std::logic_error("alias for an unknown setting");
+  it->aliases.push_back(std::move(flag));
+}
+
 bool Options::parse(int argc, const char* const* argv, const EnvLookup& getenv) {
   for (auto& option : options_) {
     if (const char* raw = getenv(option.env.c_str()); raw != nullptr) {
@@ -124,8 +131,10 @@ bool Options::parse(int argc, const char* const* argv, const EnvLookup& getenv) 
       value = arg.substr(eq + 1);
       has_value = true;
     }
-    auto it = std::find_if(options_.begin(), options_.end(),
-                           [&](const Option& o) { return o.flag == name; });
+    auto it = std::find_if(options_.begin(), options_.end(), [&](const Option& o) {
+      return o.flag == name ||
+             std::find(o.aliases.begin(), o.aliases.end(), name) != o.aliases.end();
+    });
     if (it == options_.end()) {
       throw ConfigError("unknown argument '" + arg + "' (see --help)");
     }
@@ -135,10 +144,10 @@ bool Options::parse(int argc, const char* const* argv, const EnvLookup& getenv) 
       } else if (i + 1 < argc) {
         value = argv[++i];
       } else {
-        throw ConfigError(it->flag + ": missing value");
+        throw ConfigError(name + ": missing value");
       }
     }
-    it->apply(value, it->flag);
+    it->apply(value, name);
   }
   return true;
 }
@@ -148,7 +157,9 @@ std::string Options::help_text() const {
   out << "Usage: " << program_ << " [--flag=value ...]\n\n" << summary_ << "\n\n";
   out << "Every setting is an environment variable and a flag; the flag wins.\n\n";
   for (const auto& option : options_) {
-    out << "  " << option.flag << (option.is_bool ? "[=true|false]" : "=VALUE") << "\n"
+    out << "  " << option.flag;
+    for (const auto& alias : option.aliases) out << ", " << alias;
+    out << (option.is_bool ? "[=true|false]" : "=VALUE") << "\n"
         << "      env " << option.env << ", default '" << option.default_text
         << "': " << option.help << "\n";
   }

@@ -29,6 +29,9 @@ class Options {
                std::string help);
   void add_double(std::string env, double* target, double min, double max, std::string help);
   void add_bool(std::string env, bool* target, std::string help);
+  // A second flag for an added setting, e.g. the one a drop-in's users already type
+  // (Celery's --hostname and -n for WORKER_HOSTNAME). Throws std::logic_error for an unknown env.
+  void add_alias(std::string_view env, std::string flag);
 
   // Applies the environment, then the flags. Returns false when --help was asked for (the help
   // text is then in help_text()). Throws ConfigError on the first bad value or unknown flag.
@@ -42,6 +45,7 @@ class Options {
   struct Option {
     std::string env;
     std::string flag;
+    std::vector<std::string> aliases;
     std::string help;
     std::string default_text;
     bool is_bool = false;

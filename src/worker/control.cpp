@@ -96,6 +96,11 @@ void add_control_options(config::Options& options, std::string& hostname, bool& 
                      });
   options.add_bool("WORKER_SEND_EVENTS", &send_events,
                    "make the worker send task events (Celery's -E); worker events are always sent");
+  // The flags a Celery worker's command line already has, so a deployment's args carry over.
+  options.add_alias("WORKER_HOSTNAME", "--hostname");
+  options.add_alias("WORKER_HOSTNAME", "-n");
+  options.add_alias("WORKER_SEND_EVENTS", "--task-events");
+  options.add_alias("WORKER_SEND_EVENTS", "-E");
 }
 
 std::string node_name(const std::string& configured) {

@@ -48,6 +48,16 @@ def test_default_hostname_is_celery_at_host(redis_factory, worker_factory):
         f"celery@{socket.gethostname()}": {"ok": "pong"}}
 
 
+@pytest.mark.parametrize("flags", [["--hostname", "flagged@%h"], ["-n", "flagged@%h"]],
+                         ids=["--hostname", "-n"])
+def test_celery_hostname_flags_name_the_node(redis_factory, worker_factory, flags):
+    """A Celery worker's command line (`--hostname`/`-n`, with %h expanded) carries over."""
+    redis = redis_factory()
+    worker_factory(redis, args=flags)
+    assert celery_json(redis, "inspect", "ping") == {
+        f"flagged@{socket.gethostname()}": {"ok": "pong"}}
+
+
 def test_cli_status_lists_the_node(stack):
     redis, _, _ = stack
     done = celery_cli(redis, "status")

@@ -84,5 +84,24 @@ TEST(Options, HelpListsEveryVariable) {
   }
 }
 
+TEST(Options, AliasesAreFlagsOfTheSameSetting) {
+  Fixture f;
+  f.options.add_alias("PORT", "-p");
+  f.options.add_alias("FAIL_HEALTHZ", "-F");
+  EXPECT_TRUE(f.parse({"-p", "9200", "-F"}));
+  EXPECT_EQ(f.port, 9200);
+  EXPECT_TRUE(f.flag);
+  Fixture g;
+  g.options.add_alias("PORT", "-p");
+  try {
+    g.parse({"-p=0"});
+    FAIL() << "expected ConfigError";
+  } catch (const ConfigError& e) {
+    EXPECT_EQ(std::string(e.what()).rfind("-p: '0'", 0), 0U) << e.what();  // names what was typed
+  }
+  EXPECT_NE(g.options.help_text().find("--port, -p=VALUE"), std::string::npos);
+  EXPECT_THROW(g.options.add_alias("NOPE", "-x"), std::logic_error);
+}
+
 }  // namespace
 }  // namespace october::config
