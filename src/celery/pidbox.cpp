@@ -7,6 +7,7 @@
 #include <utility>
 
 #include "celery/envelope.hpp"
+#include "core/parse.hpp"
 
 namespace october::celery {
 
@@ -84,6 +85,22 @@ std::string encode_reply(std::string_view hostname, const json::value& reply,
                               request.reply_exchange, request.reply_routing_key, 1);
 }
 
+std::string encode_control(const ControlRequest& request, double expires_unix) {
+  json::object body{{"method", request.method}, {"arguments", request.arguments},
+                    {"destination", nullptr},   {"pattern", nullptr},
+                    {"matcher", nullptr},       {"ticket", request.ticket}};
+  if (!request.reply_exchange.empty()) {
+    body["reply_to"] = {{"exchange", request.reply_exchange},
+                        {"routing_key", request.reply_routing_key}};
+  }
+  return encode_kombu_message(body, {{"clock", request.clock}, {"expires", expires_unix}},
+                              kPidboxExchange, "", 2);
+}
+
+std::string reply_queue(std::string_view oid) {
+  return std::string(oid) + "." + std::string(kReplyExchange);
+}
+
 std::string pidbox_queue(std::string_view hostname) {
   return std::string(hostname) + "." + std::string(kPidboxExchange);
 }
@@ -120,6 +137,52 @@ void Mailbox::reply(const ControlRequest& request, const json::value& reply, std
   for (const auto& queue : direct_route(texts, request.reply_routing_key)) {
     publisher_.command({"LPUSH", queue, message});
   }
+}
+
+std::vector<json::object> Mailbox::broadcast(std::string_view method, json::object arguments,
+                                             std::int64_t clock, std::chrono::milliseconds wait) {
+  ControlRequest request;
+  request.method = std::string(method);
+  request.arguments = std::move(arguments);
+  request.ticket = make_uuid4();
+  request.reply_exchange = std::string(kReplyExchange);
+  request.reply_routing_key = make_uuid4();  // the client's oid
+  request.clock = clock;
+  const std::string queue = reply_queue(request.reply_routing_key);
+  const std::string binding = exchange_binding_member(request.reply_routing_key, queue);
+  auto checked = [](redis::Reply reply) {
+    if (reply.kind == redis::Reply::Kind::error) throw redis::Error("redis error: " + reply.text);
+    return reply;
+  };
+  checked(publisher_.command({"SADD", exchange_binding_key(kReplyExchange), binding}));
+  const auto wall = std::chrono::system_clock::now().time_since_epoch();
+  const double now = std::chrono::duration<double>(wall).count();
+  const double wait_seconds = std::chrono::duration<double>(wait).count();
+  checked(publisher_.command({"PUBLISH", channel_, encode_control(request, now + wait_seconds)}));
+  std::vector<json::object> replies;
+  const auto deadline = std::chrono::steady_clock::now() + wait;
+  while (true) {
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+        deadline - std::chrono::steady_clock::now());
+    if (left.count() <= 0) break;
+    // BRPOP's timeout is in seconds; fractions are accepted since Redis 6.
+    auto popped = checked(publisher_.command(
+        {"BRPOP", queue, format_double(static_cast<double>(left.count()) / 1000.0)}));
+    if (popped.kind != redis::Reply::Kind::array || popped.elements.size() != 2) break;
+    try {
+      KombuMessage message = decode_kombu_message(popped.elements[1].text);
+      const auto* ticket = message.headers.if_contains("ticket");
+      if (message.body.is_object() && ticket != nullptr && ticket->is_string() &&
+          ticket->get_string() == request.ticket) {
+        replies.push_back(message.body.get_object());
+      }
+    } catch (const MalformedMessage&) {
+      // Not a reply of ours; the queue is our own, so nothing else is lost.
+    }
+  }
+  publisher_.command({"SREM", exchange_binding_key(kReplyExchange), binding});
+  publisher_.command({"DEL", queue});
+  return replies;
 }
 
 void Mailbox::close() {

@@ -40,6 +40,14 @@ bool addressed_to(const ControlRequest& request, std::string_view hostname);
 // The reply message: {"<hostname>": reply}, headers {"ticket", "clock"}.
 std::string encode_reply(std::string_view hostname, const boost::json::value& reply,
                          const ControlRequest& request, std::int64_t clock);
+// A broadcast command as Celery's control client sends it: body {"method", "arguments",
+// "destination": null, "pattern": null, "matcher": null, "ticket", "reply_to"}, headers
+// {"clock", "expires"}, on the fanout exchange celery.pidbox.
+std::string encode_control(const ControlRequest& request, double expires_unix);
+// The reply queue a waiting client declares, "<oid>.reply.celery.pidbox".
+std::string reply_queue(std::string_view oid);
+inline constexpr std::string_view kReplyExchange = "reply.celery.pidbox";
+
 // The queue kombu declares for a worker's mailbox, "<hostname>.celery.pidbox".
 std::string pidbox_queue(std::string_view hostname);
 
@@ -55,6 +63,10 @@ class Mailbox {
   std::optional<std::string> receive(std::chrono::milliseconds wait);
   // Sends `reply` to whoever waits on the request's reply queue; nothing if none does.
   void reply(const ControlRequest& request, const boost::json::value& reply, std::int64_t clock);
+  // Sends a command to every worker and gathers the reply bodies ({"<node>": reply}) that come
+  // within `wait`, as Celery's control client does (its own reply queue, removed afterwards).
+  std::vector<boost::json::object> broadcast(std::string_view method, boost::json::object arguments,
+                                             std::int64_t clock, std::chrono::milliseconds wait);
   // Removes the node's binding (what Celery does at shutdown).
   void close();
 

@@ -85,7 +85,8 @@ const std::vector<std::pair<std::string_view, std::string_view>>& unsupported() 
 
 }  // namespace
 
-void add_control_options(config::Options& options, std::string& hostname, bool& send_events) {
+void add_control_options(config::Options& options, std::string& hostname, bool& send_events,
+                         bool& mingle) {
   options.add_string("WORKER_HOSTNAME", &hostname,
                      "node name in remote control replies and events (Celery's --hostname; %h, "
                      "%n, %d expand); empty means celery@<host name>",
@@ -96,6 +97,9 @@ void add_control_options(config::Options& options, std::string& hostname, bool& 
                      });
   options.add_bool("WORKER_SEND_EVENTS", &send_events,
                    "make the worker send task events (Celery's -E); worker events are always sent");
+  options.add_bool("WORKER_MINGLE", &mingle,
+                   "at start-up ask the other workers for their revoked ids (Celery's mingle; "
+                   "false as its --without-mingle), waiting 1 s for answers");
   // The flags a Celery worker's command line already has, so a deployment's args carry over.
   options.add_alias("WORKER_HOSTNAME", "--hostname");
   options.add_alias("WORKER_HOSTNAME", "-n");

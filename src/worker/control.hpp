@@ -24,8 +24,9 @@
 
 namespace october::worker {
 
-// WORKER_HOSTNAME and WORKER_SEND_EVENTS.
-void add_control_options(config::Options& options, std::string& hostname, bool& send_events);
+// WORKER_HOSTNAME, WORKER_SEND_EVENTS and WORKER_MINGLE.
+void add_control_options(config::Options& options, std::string& hostname, bool& send_events,
+                         bool& mingle);
 // The node name replies and events carry: `configured` with Celery's %h (host name), %n (its
 // first label) and %d (the rest) expanded, or celery@<host name> when empty.
 std::string node_name(const std::string& configured);

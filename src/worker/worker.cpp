@@ -9,6 +9,7 @@
 #include "celery/timestamps.hpp"
 #include "core/log.hpp"
 #include "core/parse.hpp"
+#include "worker/mingle.hpp"
 #include "worker/task_process.hpp"
 
 namespace october::worker {
@@ -34,7 +35,7 @@ void add_worker_options(config::Options& options, WorkerConfig& config) {
                      "default hard time limit per task; 0 means none");
   options.add_double("TASK_SOFT_TIME_LIMIT_SECONDS", &config.task_soft_time_limit_seconds, 0, 86400,
                      "default soft time limit per task; 0 means none");
-  add_control_options(options, config.hostname, config.send_events);
+  add_control_options(options, config.hostname, config.send_events, config.mingle);
 }
 
 Worker::Worker(const WorkerConfig& config, metrics::Registry& registry)
@@ -107,6 +108,8 @@ Worker::~Worker() {
 
 void Worker::start() {
   events_.start();
+  // Before the first fetch, so a task revoked while this worker was away is not run.
+  if (config_.mingle) mingle(commands_, clock_, std::chrono::seconds(1));
   control_.start();
   completer_ = std::thread([this] { complete_loop(); });
   fetcher_ = std::thread([this] { fetch_loop(); });

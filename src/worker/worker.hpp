@@ -43,6 +43,7 @@ struct WorkerConfig {
   double task_soft_time_limit_seconds = 0;  // 0: none unless the message sets one
   std::string hostname;                     // empty: celery@<host name>
   bool send_events = false;                 // task events (Celery's -E)
+  bool mingle = true;                       // revoked ids from the other workers at start
 };
 
 void add_worker_options(config::Options& options, WorkerConfig& config);

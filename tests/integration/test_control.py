@@ -77,15 +77,15 @@ def test_cli_inspect_registered_stats_and_active(stack):
     assert stats["broker"]["port"] == redis.port
     assert int(stats["clock"]) > 0
     app.send_task("add", args=[1, 2]).get(timeout=RESULT_TIMEOUT)
-    running = app.send_task("sleep", args=[3])
-    wait_for(lambda: celery_json(redis, "inspect", "active")[NODE], timeout=5,
-             what="the sleep task active")
-    active = celery_json(redis, "inspect", "active")[NODE]
+    # Long enough for a CLI call or two on a loaded machine; the reply that saw it is checked.
+    running = app.send_task("sleep", args=[6])
+    active = wait_for(lambda: celery_json(redis, "inspect", "active")[NODE], timeout=5,
+                      what="the sleep task active")
     assert [t["id"] for t in active] == [running.id]
-    assert active[0]["name"] == "sleep" and active[0]["args"] == [3]
+    assert active[0]["name"] == "sleep" and active[0]["args"] == [6]
     assert active[0]["hostname"] == NODE and active[0]["worker_pid"] == worker.pid
     assert active[0]["time_start"] > 0
-    assert running.get(timeout=RESULT_TIMEOUT) == 3
+    assert running.get(timeout=RESULT_TIMEOUT) == 6
     totals = celery_json(redis, "inspect", "stats")[NODE]["total"]
     assert totals.get("add") == 1 and totals.get("sleep") == 1
 
@@ -188,6 +188,65 @@ def test_destination_is_respected_and_shutdown_is_graceful(redis_factory, worker
     assert replies_by_node(app.control.ping(timeout=1)).keys() == {"two@testhost"}
     logs = [r for r in one.log_records() if r.get("msg") == "shutdown requested by remote control"]
     assert logs, "the worker logs why it stopped"
+
+
+# --- mingle: revoked ids learnt at start-up -----------------------------------------------------
+def revoke_then_start(redis, app, worker_factory, task_id: str, mingle: str):
+    """Revoke `task_id` while the fleet runs, then start an october-worker (queue `late`) that
+    was not there to hear it, and send the task to it."""
+    app.control.revoke(task_id)
+    late = worker_factory(redis, env={"WORKER_HOSTNAME": "late@testhost", "QUEUES": "late",
+                                      "WORKER_MINGLE": mingle})
+    return late, app.send_task("add", args=[20, 22], task_id=task_id, queue="late")
+
+
+@pytest.mark.parametrize("peer", ["october", "python"])
+def test_mingle_learns_revoked_ids_from_the_running_workers(
+        redis_factory, worker_factory, celery_peer_factory, celery_app_factory, peer):
+    """Celery's mingle: a worker starting asks the others (hello) for their revoked ids, so a
+    task revoked before it started is REVOKED, not run; learnt from october-worker and from a
+    real Python Celery worker alike."""
+    redis = redis_factory()
+    if peer == "october":
+        worker_factory(redis, env={"WORKER_HOSTNAME": NODE})
+    else:
+        celery_peer_factory(redis, queues="py")
+    app = celery_app_factory(redis)
+    wait_for(lambda: app.control.ping(timeout=1), timeout=10, what="the running worker")
+    late, result = revoke_then_start(redis, app, worker_factory, f"mingle-{peer}-1", "true")
+    wait_for(lambda: result.state == "REVOKED", timeout=RESULT_TIMEOUT, what="REVOKED")
+    revoked = app.control.inspect(destination=["late@testhost"], timeout=1).revoked()
+    assert f"mingle-{peer}-1" in revoked["late@testhost"]
+    [synced] = [r for r in late.log_records() if r.get("msg") == "mingle: synced with other nodes"]
+    assert synced["nodes"] == 1, synced
+    assert app.send_task("add", args=[1, 2], queue="late").get(timeout=RESULT_TIMEOUT) == 3
+
+
+def test_without_mingle_a_worker_does_not_know_earlier_revocations(
+        redis_factory, worker_factory, celery_app_factory):
+    """The negative of the above: with WORKER_MINGLE=false (Celery's --without-mingle) the
+    late worker never heard of the revocation and runs the task."""
+    redis = redis_factory()
+    worker_factory(redis, env={"WORKER_HOSTNAME": NODE})
+    app = celery_app_factory(redis)
+    late, result = revoke_then_start(redis, app, worker_factory, "no-mingle-1", "false")
+    assert result.get(timeout=RESULT_TIMEOUT) == 42
+    assert not [r for r in late.log_records() if "mingle" in r.get("msg", "")]
+
+
+def test_a_python_worker_starting_learns_from_october(redis_factory, worker_factory,
+                                                       celery_peer_factory, celery_app_factory):
+    """The other direction: a Python Celery worker with mingle on (its default) learns the
+    revocation october-worker holds from october's hello reply, and does not run the task."""
+    redis = redis_factory()
+    worker_factory(redis, env={"WORKER_HOSTNAME": NODE})
+    app = celery_app_factory(redis)
+    app.control.revoke("py-learns-1")
+    celery_peer_factory(redis, queues="py", pool="solo", concurrency=1, mingle=True)
+    result = app.send_task("add", args=[1, 1], task_id="py-learns-1", queue="py")
+    wait_for(lambda: result.state == "REVOKED", timeout=RESULT_TIMEOUT, what="REVOKED")
+    revoked = app.control.inspect(timeout=1).revoked()
+    assert all("py-learns-1" in ids for ids in revoked.values()) and len(revoked) == 2
 
 
 def test_mixed_fleet_answers_the_same_broadcast(redis_factory, worker_factory,

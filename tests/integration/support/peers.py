@@ -28,8 +28,9 @@ class CeleryPeerWorker(ManagedProcess):
     def __init__(self, workdir: Path, broker: str, backend: str, queues: str = "celery",
                  pool: str = "threads", concurrency: int = 2,
                  visibility_timeout: float | None = None, prefetch_multiplier: int = 1,
-                 extra_env: dict | None = None):
+                 extra_env: dict | None = None, mingle: bool = False):
         super().__init__(workdir)
+        self.mingle = mingle  # Celery's start-up sync with the other workers (its default: on)
         self.prefetch_multiplier = prefetch_multiplier
         self.broker, self.backend, self.queues = broker, backend, queues
         self.pool, self.concurrency = pool, concurrency
@@ -46,8 +47,10 @@ class CeleryPeerWorker(ManagedProcess):
         env.pop("PYTHONHOME", None)
         argv = [CELERY_PYTHON, "-m", "celery", "-A", "celery_peer.app", "worker",
                 f"--pool={self.pool}", f"--concurrency={self.concurrency}", "-Q", self.queues,
-                "--without-gossip", "--without-mingle", "--without-heartbeat",
+                "--without-gossip", "--without-heartbeat",
                 "--loglevel=INFO", "-n", f"peer{os.getpid()}-{id(self)}@localhost"]
+        if not self.mingle:
+            argv.append("--without-mingle")
         offset = self.stderr_path.stat().st_size if self.stderr_path.exists() else 0
         self._spawn(argv, env)
         deadline = time.monotonic() + timeout

@@ -119,6 +119,9 @@ BASE_API_ENV = {
     "READINESS_INTERVAL_SECONDS": "0.2",
     "SHUTDOWN_DRAIN_SECONDS": "0",
     "SHUTDOWN_TIMEOUT_SECONDS": "5",
+    # Celery's mingle waits a second for other workers at every start; the suites start many
+    # workers, so only the tests of mingle turn it on (it is on by default, as in Celery).
+    "WORKER_MINGLE": "false",
 }
 
 
