@@ -71,6 +71,8 @@ void TaskEndpoints::submit(const http::Request& request, const http::Responder& 
   celery::TaskMessage message;
   try {
     message = parse_submission(request.body, celery::now_unix());
+    // The worker's span is a child of this server's span of the request.
+    message.traceparent = request.traceparent;
   } catch (const InvalidSubmission& invalid) {
     out.send(json_error(400, invalid.code, invalid.detail));
     return;

@@ -154,6 +154,7 @@ std::string encode_envelope(TaskMessage& message) {
                        {"origin", message.origin},
                        {"ignore_result", message.ignore_result}};
   if (message.redelivered) headers["redelivered"] = true;
+  if (message.traceparent) headers["traceparent"] = *message.traceparent;
   json::object delivery_info{{"exchange", message.exchange}, {"routing_key", message.routing_key}};
   if (message.redelivered) delivery_info["redelivered"] = true;
   json::object envelope{{"body", crypto::base64_encode(to_json(body))},
@@ -193,6 +194,7 @@ TaskMessage decode_envelope(std::string_view raw) {
     message.group_index = it->value().get_int64();
   }
   message.origin = string_field(headers, "origin", "headers", false);
+  message.traceparent = optional_string_field(headers, "traceparent");
   message.eta = optional_string_field(headers, "eta");
   message.expires = optional_string_field(headers, "expires");
   if (auto it = headers.find("retries"); it != headers.end() && it->value().is_int64()) {

@@ -34,6 +34,9 @@ struct TaskMessage {
   std::optional<std::string> group;
   std::optional<std::int64_t> group_index;  // a chord header task's place in the header
   std::string origin;
+  // W3C traceparent of the producer's span, a message header as OpenTelemetry's Celery
+  // instrumentation injects it (Celery itself has no field for it).
+  std::optional<std::string> traceparent;
   bool ignore_result = false;
   std::int64_t priority = 0;
   std::string exchange;

@@ -84,7 +84,8 @@ void MetricsObserver::on_complete(const Request& request, int status, double sec
                           {"route", request.route},
                           {"status", status},
                           {"duration_ms", seconds * 1000.0},
-                          {"request_id", request.request_id}});
+                          {"request_id", request.request_id},
+                          {"trace_id", request.trace_id}});
   }
 }
 

@@ -17,6 +17,7 @@
 #include <unordered_set>
 
 #include "core/log.hpp"
+#include "http/trace_context.hpp"
 
 namespace october::http {
 
@@ -39,6 +40,12 @@ std::string new_request_id() {
     bits >>= 4;
   }
   return id;
+}
+
+void start_trace(Request& request, std::string_view incoming) {
+  TraceParent span = continue_trace(incoming);
+  request.traceparent = format_traceparent(span);
+  request.trace_id = std::move(span.trace_id);
 }
 
 bool has_body(int status) { return status >= 200 && status != 204 && status != 304; }
@@ -228,6 +235,7 @@ void Session::handle() {
   request_.request_id = id != message.end() && !id->value().empty() && id->value().size() <= 128
                             ? std::string(id->value())
                             : new_request_id();
+  start_trace(request_, request_.header("traceparent"));
   keep_alive_ = message.keep_alive();
   // A handler may take long (/slow, /burn): the connection is not idle meanwhile.
   stream_.expires_never();
@@ -248,6 +256,7 @@ void Session::refuse(int status, std::string_view code, const std::string& detai
     request_.method = std::string(parser_->get().method_string());
   }
   request_.request_id = new_request_id();
+  start_trace(request_, {});
   keep_alive_ = false;
   started_ = std::chrono::steady_clock::now();
   server_.observer.on_start();
@@ -268,6 +277,7 @@ void Session::respond(Response response) {
   }
   for (auto& [name, value] : response.headers) response_.set(name, value);
   response_.set("X-Request-ID", request_.request_id);
+  response_.set("traceparent", request_.traceparent);
   response_.keep_alive(keep_alive_ && !server_.closing);
   response_.prepare_payload();
   const double seconds =

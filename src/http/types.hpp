@@ -19,6 +19,10 @@ struct Request {
   std::string body;
   std::string content_type;
   std::string request_id;
+  // W3C Trace Context of this server's span (http/trace_context.hpp): the caller's trace id, or
+  // a new one, and the traceparent value this server answers and passes on.
+  std::string trace_id;
+  std::string traceparent;
   // Every header field as received (names as the client spelled them, repeats kept in order).
   std::vector<std::pair<std::string, std::string>> headers;
   // Filled in by the router.

@@ -9,6 +9,7 @@
 #include "celery/timestamps.hpp"
 #include "core/log.hpp"
 #include "core/parse.hpp"
+#include "http/trace_context.hpp"
 #include "worker/mingle.hpp"
 #include "worker/task_process.hpp"
 
@@ -212,10 +213,12 @@ void Worker::complete_loop() {
         tasks_total_.labels({done.label, state}).inc();
         durations_.labels({done.label}).observe(done.seconds);
         if (log::enabled(log::Level::info)) {
-          log::info("task finished", {{"task", done.label},
-                                      {"id", done.completion.task_id},
-                                      {"state", state},
-                                      {"duration_ms", done.seconds * 1000}});
+          json::object fields{{"task", done.label},
+                              {"id", done.completion.task_id},
+                              {"state", state},
+                              {"duration_ms", done.seconds * 1000}};
+          if (!done.trace_id.empty()) fields["trace_id"] = done.trace_id;
+          log::info("task finished", fields);
         }
       }
       std::lock_guard lock(mutex_);
@@ -251,6 +254,10 @@ std::optional<Worker::Finished> Worker::process(const Job& job) {
   Finished finished{settle(job.message, job.delivery.tag, outcome, celery::now_unix()),
                     spec != nullptr ? spec->name : "unknown", outcome.state};
   finished.seconds = seconds;
+  // The api's access line and this one share the trace id: one trace across the queue.
+  if (auto parent = http::parse_traceparent(job.message.traceparent.value_or(""))) {
+    finished.trace_id = std::move(parent->trace_id);
+  }
   return finished;
 }
 

@@ -84,6 +84,7 @@ class Worker {
     std::string label;
     celery::TaskState state;
     double seconds = 0;
+    std::string trace_id;  // of the producer's traceparent; empty when it sent none
   };
   static constexpr std::size_t kCompleteBatch = 256;
   static constexpr auto kRedisTimeout = std::chrono::milliseconds(2000);

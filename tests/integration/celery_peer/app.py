@@ -13,6 +13,8 @@ import os
 import time
 
 from celery import Celery
+from celery.signals import task_prerun
+from celery.utils.log import get_task_logger
 
 app = Celery("celery_peer",
              broker=os.environ.get("OCTOBER_PEER_BROKER", "redis://127.0.0.1:6379/0"),
@@ -33,6 +35,19 @@ app.conf.update(
     worker_hijack_root_logger=True,
     broker_connection_retry=True,
 )
+
+
+_log = get_task_logger(__name__)
+
+
+@task_prerun.connect
+def _log_traceparent(task_id=None, task=None, **_):
+    """Logs the traceparent the task's message brought, read the way OpenTelemetry's Celery
+    instrumentation reads it (an attribute of task.request, i.e. a message header), so a test
+    can tell the trace reached a Python worker."""
+    traceparent = getattr(task.request, "traceparent", None)
+    if traceparent is not None:
+        _log.info("task %s traceparent=%s", task_id, traceparent)
 
 
 @app.task(name="ping")

@@ -35,6 +35,7 @@ TaskMessage every_field_set() {
   message.routing_key = "fast";
   message.reply_to = "reply-1";
   message.redelivered = true;
+  message.traceparent = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
   return message;
 }
 
@@ -66,6 +67,9 @@ TEST(Envelope, RoundTripKeepsEveryField) {
   EXPECT_EQ(back.delivery_tag, message.delivery_tag);
   EXPECT_EQ(back.reply_to, "reply-1");
   EXPECT_TRUE(back.redelivered);
+  EXPECT_EQ(back.traceparent, message.traceparent);
+  // Where OpenTelemetry's Celery instrumentation puts it: a header of its own.
+  EXPECT_EQ(json::parse(raw).at("headers").at("traceparent").as_string(), *message.traceparent);
   // Encoding what was decoded gives the same text: nothing is lost or reordered on the way.
   EXPECT_EQ(encode_envelope(back), raw);
 }
@@ -86,6 +90,9 @@ TEST(Envelope, DefaultsAreFilledAndUnsetFieldsStayUnset) {
   EXPECT_EQ(back.retries, 0);
   EXPECT_EQ(back.routing_key, "celery");
   EXPECT_FALSE(back.redelivered);
+  EXPECT_FALSE(back.traceparent);
+  EXPECT_FALSE(
+      json::parse(encode_envelope(message)).at("headers").as_object().contains("traceparent"));
 }
 
 TEST(Envelope, WireShapeIsCelerys) {
