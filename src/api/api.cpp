@@ -93,6 +93,10 @@ void add_api_options(config::Options& options, ApiConfig& config) {
                      [](const std::string& value) { parse_backend_urls(value); });
   options.add_double("BACKEND_TIMEOUT", &config.backend_timeout, 0.1, 60,
                      "seconds each BACKEND_URLS call of POST /api/echo may take");
+  options.add_string("PATH_PREFIX", &config.path_prefix,
+                     "serve every route under this prefix too (e.g. /october, for an ingress "
+                     "that does not rewrite paths); empty: none",
+                     [](const std::string& raw) { http::check_path_prefix(raw); });
   add_storage_options(options, config);
 }
 
@@ -226,6 +230,7 @@ void Api::add_routes(http::Router& served, TaskEndpoints& tasks, CacheEndpoints&
   // The groups register here first, so that every app route can be put behind the random
   // faults on its way to the served router, whichever group it comes from.
   http::Router router;
+  served.set_prefix(state_.config.path_prefix);
   register_tasks(router, tasks);
   register_probes(router, state_);
   register_drills(router, state_);

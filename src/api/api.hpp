@@ -56,6 +56,7 @@ struct ApiConfig {
   std::string ui_message;
   // A mounted ConfigMap served by GET /configs; empty: none.
   std::string config_dir;
+  std::string path_prefix;  // every route also served under it; empty: none
   // Where POST /api/echo forwards: comma-separated http:// URLs, and how long each may take.
   std::string backend_urls;
   double backend_timeout = 2;

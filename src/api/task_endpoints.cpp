@@ -81,15 +81,16 @@ void TaskEndpoints::submit(const http::Request& request, const http::Responder& 
     out.send(unavailable("the task broker is unavailable: " + redis_.last_error()));
     return;
   }
-  with_broker(out, [this, message = std::move(message)](celery::Broker& broker) mutable {
+  with_broker(out, [this, message = std::move(message),
+                    prefix = std::string(request.link_prefix)](celery::Broker& broker) mutable {
     broker.publish(message);
     submitted_.labels({message.task}).inc();
     auto response = json_response({{"task_id", message.id},
                                    {"name", message.task},
                                    {"status", celery::state_name(celery::TaskState::pending)},
-                                   {"status_url", "/tasks/" + message.id}},
+                                   {"status_url", prefix + "/tasks/" + message.id}},
                                   202);
-    response.headers.emplace_back("Location", "/tasks/" + message.id);
+    response.headers.emplace_back("Location", prefix + "/tasks/" + message.id);
     return response;
   });
 }

@@ -85,6 +85,13 @@ std::string openapi_document(const Router& router, std::string_view title,
                    {"info", {{"title", title}, {"version", version}}},
                    {"paths", paths},
                    {"components", {{"schemas", {{"Error", error_schema}}}}}};
+  // Behind an ingress on PATH_PREFIX, Swagger UI resolves this relative server against the page
+  // it was loaded from, so its calls go through the same prefix; the paths stay the route
+  // templates, the same as the metric labels.
+  if (!router.prefix().empty()) {
+    doc["servers"] = json::array{
+        json::object{{"url", router.prefix()}, {"description", "this service under PATH_PREFIX"}}};
+  }
   return to_json(doc);
 }
 

@@ -1,6 +1,7 @@
 #include "http/router.hpp"
 
 #include <cmath>
+#include <stdexcept>
 
 #include "core/parse.hpp"
 
@@ -161,6 +162,32 @@ std::optional<Response> validate_params(const std::vector<ParamSpec>& specs, con
   return std::nullopt;
 }
 
+void check_path_prefix(std::string_view prefix) {
+  if (prefix.empty()) return;
+  constexpr std::size_t kMaxPrefix = 128;
+  if (prefix.size() > kMaxPrefix) {
+    throw std::invalid_argument("must be at most " + std::to_string(kMaxPrefix) + " characters");
+  }
+  if (prefix.front() != '/') throw std::invalid_argument("must start with '/'");
+  if (prefix.back() == '/') throw std::invalid_argument("must not end with '/'");
+  for (char c : prefix) {
+    if (!std::isalnum(static_cast<unsigned char>(c)) && c != '-' && c != '_' && c != '.' &&
+        c != '~' && c != '/') {
+      throw std::invalid_argument("may hold only letters, digits, '-', '_', '.', '~' and '/'");
+    }
+  }
+  for (const auto& segment : split_path(prefix)) {
+    if (segment.empty() || segment == "." || segment == "..") {
+      throw std::invalid_argument("must not have an empty, '.' or '..' segment");
+    }
+  }
+}
+
+void Router::set_prefix(std::string prefix) {
+  check_path_prefix(prefix);
+  prefix_ = std::move(prefix);
+}
+
 void Router::add(Route route) {
   Template tmpl{split_path(route.path)};
   bool has_params = route.path.find('{') != std::string::npos;
@@ -192,14 +219,26 @@ bool Router::matches(const Template& tmpl, std::string_view path,
   return true;
 }
 
+std::vector<std::size_t> Router::candidates(std::string_view path) const {
+  if (auto it = exact_.find(std::string(path)); it != exact_.end()) return it->second;
+  std::vector<std::size_t> found;
+  for (std::size_t index : templated_) {
+    if (matches(templates_[index], path, nullptr)) found.push_back(index);
+  }
+  return found;
+}
+
 void Router::dispatch(Request& request, const Responder& responder) const {
-  std::vector<std::size_t> candidates;
-  if (auto it = exact_.find(request.path); it != exact_.end()) {
-    candidates = it->second;
-  } else {
-    for (std::size_t index : templated_) {
-      if (matches(templates_[index], request.path, nullptr)) candidates.push_back(index);
-    }
+  request.link_prefix = prefix_;
+  std::string_view path = request.path;
+  std::vector<std::size_t> candidates = this->candidates(path);
+  // The path as served is tried first, so a route that happens to start like the prefix stays
+  // reachable; then the path under the prefix ("/october" itself is "/").
+  if (candidates.empty() && !prefix_.empty() && path.starts_with(prefix_) &&
+      (path.size() == prefix_.size() || path[prefix_.size()] == '/')) {
+    path.remove_prefix(prefix_.size());
+    if (path.empty()) path = "/";
+    candidates = this->candidates(path);
   }
   if (candidates.empty()) {
     responder.send(json_error(404, "not_found", "no route for " + request.path));
@@ -211,7 +250,7 @@ void Router::dispatch(Request& request, const Responder& responder) const {
     if (route.method == request.method) {
       request.route = route.path;
       if (route.path.find('{') != std::string::npos) {
-        (void)matches(templates_[index], request.path, &request.path_params);
+        (void)matches(templates_[index], path, &request.path_params);
       }
       if (guard_) {
         if (auto refused = guard_(route, request)) {

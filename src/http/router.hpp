@@ -71,9 +71,19 @@ struct Route {
   std::function<void(Request&, const Params&, const Responder&)> handler;
 };
 
+// Throws std::invalid_argument saying why `prefix` cannot be a path prefix: it must start with
+// '/', not end with one, and hold 1..128 characters of letters, digits, '-', '_', '.', '~' and
+// '/', with no empty, "." or ".." segment. Empty is accepted (no prefix).
+void check_path_prefix(std::string_view prefix);
+
 class Router {
  public:
   void add(Route route);
+
+  // Every route is also served under `prefix` (PATH_PREFIX, for ingresses that do not rewrite
+  // paths), with the same route template as its label. Checked with check_path_prefix.
+  void set_prefix(std::string prefix);
+  [[nodiscard]] const std::string& prefix() const { return prefix_; }
 
   // Runs before every matched handler; a returned response is sent instead.
   using Guard = std::function<std::optional<Response>(const Route&, const Request&)>;
@@ -89,12 +99,14 @@ class Router {
   };
   [[nodiscard]] bool matches(const Template& tmpl, std::string_view path,
                              std::vector<std::string>* params) const;
+  [[nodiscard]] std::vector<std::size_t> candidates(std::string_view path) const;
 
   std::vector<Route> routes_;
   std::vector<Template> templates_;
   std::unordered_map<std::string, std::vector<std::size_t>> exact_;  // path → route indexes
   std::vector<std::size_t> templated_;
   Guard guard_;
+  std::string prefix_;
 };
 
 }  // namespace october::http

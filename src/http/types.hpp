@@ -28,6 +28,9 @@ struct Request {
   // Filled in by the router.
   std::string_view route = "unmatched";
   std::vector<std::string> path_params;
+  // PATH_PREFIX, for links an answer gives (e.g. a Location): they work whether the client came
+  // through a rewriting ingress, a non-rewriting one or straight to the pod.
+  std::string_view link_prefix;
 
   // The first value of a header field, matched without regard to case; empty when absent.
   [[nodiscard]] std::string_view header(std::string_view name) const;

@@ -14,8 +14,9 @@ namespace json = boost::json;
 void ignore(Request&, const Params&, const Responder&) {}
 
 // The document of a router holding one route per parameter kind, plus a body and error statuses.
-json::object document() {
+json::object document(const std::string& prefix = {}) {
   Router router;
+  router.set_prefix(prefix);
   router.add({.method = "GET", .path = "/healthz", .summary = "liveness", .handler = ignore});
   router.add({.method = "POST", .path = "/healthz", .summary = "poke", .handler = ignore});
   router.add({.method = "GET",
@@ -68,6 +69,16 @@ TEST(OpenApi, NamesTheDocumentAndEveryMethodOfAPath) {
   EXPECT_EQ(operation(doc, "/healthz", "get").at("summary").as_string(), "liveness");
   EXPECT_EQ(operation(doc, "/healthz", "post").at("summary").as_string(), "poke");
   EXPECT_FALSE(operation(doc, "/healthz", "get").contains("parameters"));
+}
+
+TEST(OpenApi, PathPrefixIsTheServerAndPathsStayTheTemplates) {
+  EXPECT_FALSE(document().contains("servers"));
+  auto doc = document("/october");
+  EXPECT_EQ(doc.at("servers"),
+            (json::array{json::object{{"url", "/october"},
+                                      {"description", "this service under PATH_PREFIX"}}}));
+  EXPECT_TRUE(doc.at("paths").as_object().contains("/status/{code}"));
+  EXPECT_FALSE(doc.at("paths").as_object().contains("/october/status/{code}"));
 }
 
 TEST(OpenApi, PathParameterIsRequiredWithItsRange) {

@@ -124,6 +124,66 @@ TEST_F(RouterFixture, GuardCanRefuse) {
   EXPECT_EQ(call("GET", "/compute/prime").status, 500);
 }
 
+TEST_F(RouterFixture, PrefixServesEveryRouteUnderItWithTheSameLabel) {
+  router.set_prefix("/october/v1");
+  EXPECT_EQ(call("GET", "/october/v1/healthz").status, 200);
+  EXPECT_EQ(last_route, "/healthz");
+  EXPECT_EQ(call("GET", "/october/v1/status/418").status, 200);
+  EXPECT_EQ(last_route, "/status/{code}");
+  EXPECT_EQ(last_path_params, std::vector<std::string>{"418"});
+  EXPECT_EQ(call("GET", "/october/v1/compute/prime?n=5").body, "5");
+  EXPECT_EQ(call("DELETE", "/october/v1/healthz").status, 405);
+  EXPECT_EQ(call("GET", "/october/v1/status/99").status, 400);
+  // Unprefixed paths still work (an ingress that rewrites, a probe straight to the pod).
+  EXPECT_EQ(call("GET", "/healthz").status, 200);
+  // A prefix is whole segments: "/october/v1x" is not under "/october/v1".
+  EXPECT_EQ(call("GET", "/october/v1x/healthz").status, 404);
+  EXPECT_EQ(call("GET", "/october/healthz").status, 404);
+  EXPECT_EQ(call("GET", "/october/v1/nope").status, 404);
+}
+
+TEST_F(RouterFixture, PrefixItselfIsTheRoot) {
+  router.add({.method = "GET",
+              .path = "/",
+              .summary = "root",
+              .handler = [this](Request& request, const Params&, const Responder& out) {
+                last_route = std::string(request.route);
+                out.send(Response{});
+              }});
+  router.set_prefix("/october");
+  EXPECT_EQ(call("GET", "/october").status, 200);
+  EXPECT_EQ(last_route, "/");
+  EXPECT_EQ(call("GET", "/october/").status, 200);
+  EXPECT_EQ(last_route, "/");
+}
+
+TEST(PathPrefix, ValidValues) {
+  for (const char* good : {"", "/october", "/a/b-c_d.e~f", "/V1"}) {
+    EXPECT_NO_THROW(check_path_prefix(good)) << good;
+  }
+}
+
+TEST(PathPrefix, InvalidValuesSayWhy) {
+  auto why = [](const std::string& prefix) {
+    try {
+      check_path_prefix(prefix);
+    } catch (const std::invalid_argument& e) {
+      return std::string(e.what());
+    }
+    return std::string("accepted");
+  };
+  EXPECT_EQ(why("october"), "must start with '/'");
+  EXPECT_EQ(why("/october/"), "must not end with '/'");
+  EXPECT_EQ(why("/"), "must not end with '/'");
+  EXPECT_EQ(why("/oct ober"), "may hold only letters, digits, '-', '_', '.', '~' and '/'");
+  EXPECT_EQ(why("/a?b"), "may hold only letters, digits, '-', '_', '.', '~' and '/'");
+  EXPECT_EQ(why("/a//b"), "must not have an empty, '.' or '..' segment");
+  EXPECT_EQ(why("/a/../b"), "must not have an empty, '.' or '..' segment");
+  EXPECT_EQ(why("/" + std::string(128, 'a')), "must be at most 128 characters");
+  Router router;
+  EXPECT_THROW(router.set_prefix("nope"), std::invalid_argument);
+}
+
 TEST(Query, DecodesPercentAndPlus) {
   auto pairs = parse_query("a=1+2&b=%41%2f&c&=x&d=%zz");
   ASSERT_EQ(pairs.size(), 5U);
