@@ -242,6 +242,7 @@ void Api::add_routes(http::Router& served, TaskEndpoints& tasks, CacheEndpoints&
   register_token(router, state_.config);
   register_configs(router, configs_.get());
   register_backends(router, backends_);
+  register_streams(router);
   for (const auto& route : router.routes()) {
     served.add(with_random_faults(route, state_.random_faults));
   }

@@ -46,6 +46,18 @@ struct Response {
 // {"error": code, "detail": detail} with the given status.
 Response json_error(int status, std::string_view code, std::string_view detail);
 
+// A response sent in parts with chunked transfer coding, held by the handler between parts (on
+// timers, never a sleeping thread). One write at a time: `done` runs on the connection's I/O
+// thread once the chunk is written (true) or could not be (false: the client is gone, a write
+// timed out, or the server is draining and ended the response cleanly at this chunk boundary);
+// after false, stop writing. finish() ends the response; dropping the writer finishes it too.
+class StreamWriter {
+ public:
+  virtual ~StreamWriter() = default;
+  virtual void write_chunk(std::string data, std::function<void(bool written)> done) = 0;
+  virtual void finish() = 0;
+};
+
 // A handler answers through a Responder exactly once, from any thread. The connection stays
 // open meanwhile; `after` runs a continuation on the connection's I/O thread once the delay has
 // passed, holding no thread while it waits.
@@ -57,6 +69,10 @@ class Responder {
     virtual void send(Response response) = 0;
     virtual void after(std::chrono::steady_clock::duration delay,
                        std::function<void()> continuation) = 0;
+    // The answer as a stream (`head`: status, content type, headers; its body is ignored), or
+    // nullptr when the channel cannot stream: Responder::stream then collects the chunks and
+    // sends them as one response when finished (a channel without a socket, in unit tests).
+    virtual std::shared_ptr<StreamWriter> stream(const Response& /*head*/) { return nullptr; }
   };
 
   explicit Responder(std::shared_ptr<Channel> channel) : channel_(std::move(channel)) {}
@@ -65,6 +81,8 @@ class Responder {
   void after(std::chrono::steady_clock::duration delay, std::function<void()> continuation) const {
     channel_->after(delay, std::move(continuation));
   }
+  // Answers with a stream instead of send().
+  [[nodiscard]] std::shared_ptr<StreamWriter> stream(Response head) const;
 
  private:
   std::shared_ptr<Channel> channel_;

@@ -133,6 +133,7 @@ TEST_F(RoutesFixture, EveryGroupIsRegisteredOnceWithOpenApiLast) {
                                              "POST /token/validate",
                                              "GET /configs",
                                              "POST /api/echo",
+                                             "GET /chunked/{seconds}",
                                              "GET /openapi.json"};
   for (const auto& key : expected) EXPECT_EQ(seen[key], 1) << key;
   EXPECT_EQ(seen.size(), expected.size()) << "a route registered that the list above lacks";
@@ -241,6 +242,25 @@ TEST_F(RoutesFixture, FaultInjectionFailsAllButTheAlwaysAvailableRoutes) {
   EXPECT_EQ(call("GET", "/healthz").status, 200);
   EXPECT_EQ(call("POST", "/fault/disable").body, R"({"fault_injection":false})");
   EXPECT_EQ(call("GET", "/status/418").status, 418);
+}
+
+TEST_F(RoutesFixture, ChunkedWritesOneLinePerInterval) {
+  // Without a socket the stream is collected into one response (Responder::stream's fallback)
+  // and the capturing channel runs each timer at once.
+  auto response = call("GET", "/chunked/2?interval=0.5");
+  EXPECT_EQ(response.status, 200);
+  EXPECT_EQ(response.content_type, "application/x-ndjson");
+  std::vector<std::string> lines;
+  for (std::size_t start = 0, end; (end = response.body.find('\n', start)) != std::string::npos;
+       start = end + 1) {
+    lines.push_back(response.body.substr(start, end - start));
+  }
+  ASSERT_EQ(lines.size(), 4U) << response.body;
+  auto last = boost::json::parse(lines.back()).as_object();
+  EXPECT_EQ(last.at("chunk").as_int64(), 4);
+  EXPECT_EQ(last.at("of").as_int64(), 4);
+  EXPECT_EQ(call("GET", "/chunked/61").status, 400);
+  EXPECT_EQ(call("GET", "/chunked/1?interval=0.05").status, 400);
 }
 
 TEST_F(RoutesFixture, ReadinessSwitch) {
