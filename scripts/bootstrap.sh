@@ -32,6 +32,8 @@ if ! $build_only; then
     python3 python3-pytest python3-requests python3-redis python3-celery
     # the browser test of GET /'s page (tests/integration/test_ui.py)
     chromium chromium-driver python3-selenium
+    # the WebSocket test of GET /ws/echo (tests/integration/test_websocket.py)
+    python3-websockets
     # benchmarks
     wrk nginx-light python3-fastapi python3-uvicorn
     # chart and pipeline tests (their npm tools come from scripts/install-tools.sh)

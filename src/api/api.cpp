@@ -97,6 +97,10 @@ void add_api_options(config::Options& options, ApiConfig& config) {
                      "serve every route under this prefix too (e.g. /october, for an ingress "
                      "that does not rewrite paths); empty: none",
                      [](const std::string& raw) { http::check_path_prefix(raw); });
+  options.add_int("WS_MAX_MESSAGE_BYTES", &config.ws_max_message_bytes, 1, 16777216,
+                  "largest WebSocket message GET /ws/echo takes; a larger one closes with 1009");
+  options.add_double("WS_IDLE_TIMEOUT", &config.ws_idle_timeout_seconds, 1, 3600,
+                     "seconds a WebSocket may stay silent: a ping at half, closed at the end");
   add_storage_options(options, config);
 }
 
@@ -242,7 +246,7 @@ void Api::add_routes(http::Router& served, TaskEndpoints& tasks, CacheEndpoints&
   register_token(router, state_.config);
   register_configs(router, configs_.get());
   register_backends(router, backends_);
-  register_streams(router);
+  register_streams(router, state_);
   for (const auto& route : router.routes()) {
     served.add(with_random_faults(route, state_.random_faults));
   }

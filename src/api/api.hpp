@@ -57,6 +57,9 @@ struct ApiConfig {
   // A mounted ConfigMap served by GET /configs; empty: none.
   std::string config_dir;
   std::string path_prefix;  // every route also served under it; empty: none
+  // GET /ws/echo: the largest message echoed, and the idle time before ping and close.
+  std::int64_t ws_max_message_bytes = 65536;
+  double ws_idle_timeout_seconds = 60;
   // Where POST /api/echo forwards: comma-separated http:// URLs, and how long each may take.
   std::string backend_urls;
   double backend_timeout = 2;

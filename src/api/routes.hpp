@@ -52,8 +52,8 @@ void register_token(http::Router& router, const ApiConfig& config);
 void register_configs(http::Router& router, const configdir::Watcher* watcher);
 // POST /api/echo, forwarding to BACKEND_URLS.
 void register_backends(http::Router& router, const Backends& backends);
-// Streamed answers: GET /chunked/{seconds}.
-void register_streams(http::Router& router);
+// Streamed answers: GET /chunked/{seconds} and the WebSocket echo GET /ws/echo.
+void register_streams(http::Router& router, ApiState& state);
 
 // Shared by the groups.
 http::Response json_response(const boost::json::object& body, int status = 200);

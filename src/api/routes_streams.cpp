@@ -1,5 +1,7 @@
 // Streamed answers: GET /chunked/{seconds}, one chunk of chunked transfer coding per interval,
-// each held on a timer of the connection's I/O thread (no thread waits between chunks).
+// each held on a timer of the connection's I/O thread (no thread waits between chunks), and
+// GET /ws/echo, a WebSocket echo the server runs on the upgraded connection.
+#include <boost/algorithm/string/predicate.hpp>
 #include <cmath>
 #include <memory>
 
@@ -48,7 +50,7 @@ void schedule_next(const std::shared_ptr<Chunking>& state) {
 
 }  // namespace
 
-void register_streams(http::Router& router) {
+void register_streams(http::Router& router, ApiState& state) {
   http::ParamSpec duration = in_path(number_param("seconds", 1, kMaxChunkedSeconds, "1",
                                                   "how long the response streams, in seconds"));
   router.add({.method = "GET",
@@ -69,6 +71,37 @@ void register_streams(http::Router& router) {
                 state->writer = out.stream(std::move(head));
                 schedule_next(state);
               }});
+  auto& registry = state.runtime.registry;
+  http::WebSocketEcho echo{
+      .max_message_bytes = static_cast<std::size_t>(state.config.ws_max_message_bytes),
+      .idle_timeout = std::chrono::duration_cast<std::chrono::milliseconds>(
+          std::chrono::duration<double>(state.config.ws_idle_timeout_seconds)),
+      .open = &registry.gauge("october_websocket_connections", "Open WebSocket connections.").get(),
+      .messages = &registry
+                       .counter("october_websocket_messages_total",
+                                "WebSocket messages echoed by GET /ws/echo.")
+                       .get()};
+  router.add(
+      {.method = "GET",
+       .path = "/ws/echo",
+       .summary = "WebSocket echo (upgrade with Connection: Upgrade, Upgrade: websocket): every "
+                  "text or binary message back; over WS_MAX_MESSAGE_BYTES closes with 1009, "
+                  "silent for WS_IDLE_TIMEOUT closes (a ping at half of it)",
+       .error_statuses = {426},
+       .handler = [echo](Request& request, const Params&, const Responder& out) {
+         if (!boost::algorithm::iequals(request.header("Upgrade"), "websocket")) {
+           auto refused = http::json_error(
+               426, "upgrade_required",
+               "GET /ws/echo is a WebSocket endpoint: send Connection: Upgrade and Upgrade: "
+               "websocket (RFC 6455)");
+           refused.headers.emplace_back("Upgrade", "websocket");
+           out.send(std::move(refused));
+           return;
+         }
+         if (!out.echo_websocket(echo)) {
+           out.send(http::json_error(500, "internal_error", "this connection cannot upgrade"));
+         }
+       }});
 }
 
 }  // namespace october::api

@@ -66,6 +66,13 @@ class Channel final : public Responder::Channel {
     return std::make_shared<ChunkWriter>(session);
   }
 
+  bool echo_websocket(const WebSocketEcho& echo) override {
+    if (sent_.exchange(true)) return false;
+    auto session = session_;
+    asio::dispatch(session->executor(), [session, echo] { session->upgrade(echo); });
+    return true;
+  }
+
  private:
   std::shared_ptr<Session> session_;
   std::atomic<bool> sent_{false};

@@ -73,6 +73,15 @@ void Session::start() {
 void Session::close_if_idle() {
   if (waiting_idle_) stream_.cancel();
   if (streaming_) pump_stream();  // a part already queued is the one that ends it
+  if (websocket_) websocket_->close();
+}
+
+void Session::upgrade(const WebSocketEcho& echo) {
+  websocket_ = std::make_unique<WebSocketSession>(std::move(stream_), echo);
+  // The access line and metrics count the handshake: 101, or 400 when Beast refused it.
+  websocket_->start(
+      parser_->release(), shared_from_this(),
+      [self = shared_from_this()](bool accepted) { self->completed(accepted ? 101 : 400); });
 }
 
 void Session::after(std::chrono::steady_clock::duration delay, std::function<void()> continuation) {
@@ -211,7 +220,7 @@ void Session::respond(Response response) {
                      });
 }
 
-void Session::start_stream(Response head) {
+void Session::start_stream(const Response& head) {
   streaming_ = true;
   stream_ready_ = false;
   stream_ended_ = false;
@@ -220,7 +229,7 @@ void Session::start_stream(Response head) {
   stream_head_.version(11);
   stream_head_.result(static_cast<unsigned>(head.status));
   stream_head_.set(bhttp::field::content_type, head.content_type);
-  for (auto& [name, value] : head.headers) stream_head_.set(name, value);
+  for (const auto& [name, value] : head.headers) stream_head_.set(name, value);
   stream_head_.set("X-Request-ID", request_.request_id);
   stream_head_.set("traceparent", request_.traceparent);
   stream_head_.keep_alive(keep_alive_ && !server_.closing);

@@ -29,6 +29,7 @@
 
 #include "http/server.hpp"
 #include "http/types.hpp"
+#include "http/websocket.hpp"
 
 namespace october::http::detail {
 
@@ -66,9 +67,10 @@ class Session : public std::enable_shared_from_this<Session> {
   void close_if_idle();
   void respond(Response response);
   void after(std::chrono::steady_clock::duration delay, std::function<void()> continuation);
-  void start_stream(Response head);
+  void start_stream(const Response& head);
   void write_chunk(std::string data, std::function<void(bool)> done);
   void finish_stream();
+  void upgrade(const WebSocketEcho& echo);
 
   [[nodiscard]] boost::asio::any_io_executor executor();
 
@@ -112,6 +114,8 @@ class Session : public std::enable_shared_from_this<Session> {
   bool stream_ready_ = false;  // head written, no part in flight
   bool stream_ended_ = false;
   int stream_status_ = 200;
+
+  std::unique_ptr<WebSocketSession> websocket_;  // once upgraded, it owns the connection
 };
 
 }  // namespace october::http::detail

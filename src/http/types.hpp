@@ -2,6 +2,7 @@
 // What handlers see of HTTP: plain structs, no Boost.Beast, so handler code compiles fast and
 // can be unit-tested without a socket.
 #include <chrono>
+#include <cstddef>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -9,6 +10,8 @@
 #include <string_view>
 #include <utility>
 #include <vector>
+
+#include "core/metrics.hpp"
 
 namespace october::http {
 
@@ -58,6 +61,17 @@ class StreamWriter {
   virtual void finish() = 0;
 };
 
+// A WebSocket echo the server runs on an upgraded connection: every message back as it came
+// (text or binary); a message over the limit closes with 1009. Half of `idle_timeout` without a
+// frame from the client and the server pings; the whole of it and the connection is closed, so
+// a live client's pong keeps it open.
+struct WebSocketEcho {
+  std::size_t max_message_bytes = 65536;
+  std::chrono::milliseconds idle_timeout{60000};
+  metrics::Gauge* open = nullptr;        // connections echoing now
+  metrics::Counter* messages = nullptr;  // messages echoed
+};
+
 // A handler answers through a Responder exactly once, from any thread. The connection stays
 // open meanwhile; `after` runs a continuation on the connection's I/O thread once the delay has
 // passed, holding no thread while it waits.
@@ -73,6 +87,10 @@ class Responder {
     // nullptr when the channel cannot stream: Responder::stream then collects the chunks and
     // sends them as one response when finished (a channel without a socket, in unit tests).
     virtual std::shared_ptr<StreamWriter> stream(const Response& /*head*/) { return nullptr; }
+    // Takes the connection over for a WebSocket echo (the request must be an upgrade; the
+    // handshake answer, 101 or Beast's 400, is the response). False when the channel has no
+    // connection to take over.
+    virtual bool echo_websocket(const WebSocketEcho& /*echo*/) { return false; }
   };
 
   explicit Responder(std::shared_ptr<Channel> channel) : channel_(std::move(channel)) {}
@@ -83,6 +101,10 @@ class Responder {
   }
   // Answers with a stream instead of send().
   [[nodiscard]] std::shared_ptr<StreamWriter> stream(Response head) const;
+  // Instead of send(): see Channel::echo_websocket.
+  [[nodiscard]] bool echo_websocket(const WebSocketEcho& echo) const {
+    return channel_->echo_websocket(echo);
+  }
 
  private:
   std::shared_ptr<Channel> channel_;

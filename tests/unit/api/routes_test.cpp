@@ -134,6 +134,7 @@ TEST_F(RoutesFixture, EveryGroupIsRegisteredOnceWithOpenApiLast) {
                                              "GET /configs",
                                              "POST /api/echo",
                                              "GET /chunked/{seconds}",
+                                             "GET /ws/echo",
                                              "GET /openapi.json"};
   for (const auto& key : expected) EXPECT_EQ(seen[key], 1) << key;
   EXPECT_EQ(seen.size(), expected.size()) << "a route registered that the list above lacks";
@@ -261,6 +262,12 @@ TEST_F(RoutesFixture, ChunkedWritesOneLinePerInterval) {
   EXPECT_EQ(last.at("of").as_int64(), 4);
   EXPECT_EQ(call("GET", "/chunked/61").status, 400);
   EXPECT_EQ(call("GET", "/chunked/1?interval=0.05").status, 400);
+}
+
+TEST_F(RoutesFixture, WebSocketEchoWantsAnUpgrade) {
+  auto refused = call("GET", "/ws/echo");
+  EXPECT_EQ(refused.status, 426);
+  EXPECT_NE(refused.body.find("upgrade_required"), std::string::npos);
 }
 
 TEST_F(RoutesFixture, ReadinessSwitch) {
