@@ -4,21 +4,14 @@
 
 #include "celery/keys.hpp"
 #include "celery/timestamps.hpp"
+#include "support/signatures.hpp"
 
 namespace october::celery {
 namespace {
 
 namespace json = boost::json;
 
-json::value sig(std::string_view task, json::array args, json::object options = {},
-                bool immutable = false) {
-  return json::object{{"task", task},
-                      {"args", std::move(args)},
-                      {"kwargs", json::object{}},
-                      {"options", std::move(options)},
-                      {"subtask_type", nullptr},
-                      {"immutable", immutable}};
-}
+using october::testing::sig;
 
 json::value composite(std::string_view type, json::object kwargs, json::object options = {}) {
   return json::object{{"task", "celery." + std::string(type)},

@@ -6,21 +6,14 @@
 
 #include "celery/keys.hpp"
 #include "celery/timestamps.hpp"
+#include "support/signatures.hpp"
 
 namespace october::celery {
 namespace {
 
 namespace json = boost::json;
 
-json::value sig(std::string_view task, json::array args, json::object options = {},
-                bool immutable = false) {
-  return json::object{{"task", task},
-                      {"args", std::move(args)},
-                      {"kwargs", json::object{}},
-                      {"options", std::move(options)},
-                      {"subtask_type", nullptr},
-                      {"immutable", immutable}};
-}
+using october::testing::sig;
 
 TaskMessage finished(std::string id = "t1") {
   TaskMessage message;
