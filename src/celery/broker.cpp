@@ -15,6 +15,7 @@
 namespace october::celery {
 
 namespace json = boost::json;
+using redis::checked;
 
 namespace {
 
@@ -33,11 +34,6 @@ std::string sha1_hex(std::string_view text) {
     hex.push_back(digits[digest[i] & 0xF]);
   }
   return hex;
-}
-
-redis::Reply checked(redis::Reply reply) {
-  if (reply.kind == redis::Reply::Kind::error) throw redis::Error("redis error: " + reply.text);
-  return reply;
 }
 
 bool valid_utf8(std::string_view text) {

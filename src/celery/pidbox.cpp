@@ -150,15 +150,12 @@ std::vector<json::object> Mailbox::broadcast(std::string_view method, json::obje
   request.clock = clock;
   const std::string queue = reply_queue(request.reply_routing_key);
   const std::string binding = exchange_binding_member(request.reply_routing_key, queue);
-  auto checked = [](redis::Reply reply) {
-    if (reply.kind == redis::Reply::Kind::error) throw redis::Error("redis error: " + reply.text);
-    return reply;
-  };
-  checked(publisher_.command({"SADD", exchange_binding_key(kReplyExchange), binding}));
+  redis::checked(publisher_.command({"SADD", exchange_binding_key(kReplyExchange), binding}));
   const auto wall = std::chrono::system_clock::now().time_since_epoch();
   const double now = std::chrono::duration<double>(wall).count();
   const double wait_seconds = std::chrono::duration<double>(wait).count();
-  checked(publisher_.command({"PUBLISH", channel_, encode_control(request, now + wait_seconds)}));
+  redis::checked(
+      publisher_.command({"PUBLISH", channel_, encode_control(request, now + wait_seconds)}));
   std::vector<json::object> replies;
   const auto deadline = std::chrono::steady_clock::now() + wait;
   while (true) {
@@ -166,7 +163,7 @@ std::vector<json::object> Mailbox::broadcast(std::string_view method, json::obje
         deadline - std::chrono::steady_clock::now());
     if (left.count() <= 0) break;
     // BRPOP's timeout is in seconds; fractions are accepted since Redis 6.
-    auto popped = checked(publisher_.command(
+    auto popped = redis::checked(publisher_.command(
         {"BRPOP", queue, format_double(static_cast<double>(left.count()) / 1000.0)}));
     if (popped.kind != redis::Reply::Kind::array || popped.elements.size() != 2) break;
     try {

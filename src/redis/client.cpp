@@ -169,6 +169,11 @@ void Connection::fail() {
   throw Error(url_.redacted() + ": " + why);
 }
 
+Reply checked(Reply reply) {
+  if (reply.kind == Reply::Kind::error) throw Error("redis error: " + reply.text);
+  return reply;
+}
+
 Reply Connection::command(const std::vector<std::string>& argv) {
   if (context_ == nullptr) connect();
   std::vector<const char*> args;

@@ -40,6 +40,10 @@ struct Error : std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
+// `reply`, or Error("redis error: ...") when it is a Redis error reply: for callers to whom
+// any error reply is a failure, as a lost connection is.
+Reply checked(Reply reply);
+
 class Connection {
  public:
   Connection(Url url, std::chrono::milliseconds timeout);

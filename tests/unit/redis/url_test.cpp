@@ -47,3 +47,25 @@ TEST(RedisConnection, UnreachableServerIsReportedNotThrown) {
 
 }  // namespace
 }  // namespace october::redis
+
+namespace october::redis {
+namespace {
+
+TEST(Reply, CheckedPassesRepliesAndThrowsOnErrorReplies) {
+  Reply ok;
+  ok.kind = Reply::Kind::integer;
+  ok.integer = 3;
+  EXPECT_EQ(checked(ok).integer, 3);
+  Reply error;
+  error.kind = Reply::Kind::error;
+  error.text = "WRONGTYPE Operation against a key holding the wrong kind of value";
+  try {
+    checked(error);
+    FAIL() << "expected redis::Error";
+  } catch (const Error& e) {
+    EXPECT_EQ(std::string(e.what()), "redis error: " + error.text);
+  }
+}
+
+}  // namespace
+}  // namespace october::redis
